@@ -1,0 +1,1 @@
+"""ollama_async: an asyncio-first client for the Ollama server."""
