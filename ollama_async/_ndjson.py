@@ -1,0 +1,211 @@
+"""Byte-level NDJSON: bytes in, complete lines (or decoded records) out. No I/O here.
+
+This is the hot path of every stream. It never loops over bytes in Python: it finds the last
+``\\n`` of each read with one ``bytes.rfind`` and hands every complete line of the read to
+msgspec's ``Decoder.decode_lines`` in a single call. The body is split on the byte ``\\n``
+only, so a U+0085 inside a string (which Ollama does not escape) never cuts a line, and a
+multi-byte UTF-8 character cut between two reads is whole again once the line is.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import msgspec
+
+from ._errors import InvalidResponseError, LineTooLongError, MalformedLineError, OllamaError
+
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "LineSplitter", "NDJSONDecoder"]
+
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+
+T = TypeVar("T")
+
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+
+
+class _Segmenter:
+    """Keeps the unfinished tail of the stream and cuts off runs of complete lines."""
+
+    __slots__ = ("_buf", "max_line_bytes")
+
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be at least 1")
+        self.max_line_bytes = max_line_bytes
+        self._buf = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """How many bytes of an unfinished line are held."""
+        return len(self._buf)
+
+    def _segment(self, data: bytes) -> bytes:
+        """The complete lines in ``buffer + data`` (ending with ``\\n``); the rest is kept."""
+        end = data.rfind(b"\n") + 1
+        buf = self._buf
+        if not buf:
+            if end == len(data):
+                return data
+            tail = len(data) - end
+            if tail > self.max_line_bytes:
+                raise LineTooLongError(self.max_line_bytes)
+            buf += data[end:]
+            return data[:end]
+        if end == 0:
+            if len(buf) + len(data) > self.max_line_bytes:
+                buf.clear()
+                raise LineTooLongError(self.max_line_bytes)
+            buf += data
+            return b""
+        buf += data[:end]
+        segment = bytes(buf)
+        buf.clear()
+        if len(data) - end > self.max_line_bytes:
+            raise LineTooLongError(self.max_line_bytes)
+        buf += data[end:]
+        return segment
+
+    def _tail(self) -> bytes:
+        tail = bytes(self._buf)
+        self._buf.clear()
+        return tail
+
+
+class LineSplitter(_Segmenter):
+    """Incremental NDJSON line splitter: feed it reads, get complete lines back.
+
+    Lines come back without their ``\\n`` (or ``\\r\\n``); blank lines are skipped. A line
+    longer than ``max_line_bytes`` raises :class:`LineTooLongError` as soon as it is known
+    to be too long, without buffering more of it.
+
+    >>> s = LineSplitter()
+    >>> s.feed(b'{"a": 1}\\n{"b"')
+    [b'{"a": 1}']
+    >>> s.feed(b': 2}\\r\\n\\n')
+    [b'{"b": 2}']
+    >>> s.feed(b'{"c": 3}')
+    []
+    >>> s.flush()
+    [b'{"c": 3}']
+    """
+
+    __slots__ = ()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add one read of the body; return the lines it completed."""
+        segment = self._segment(data)
+        if not segment:
+            return []
+        return self._lines(segment)
+
+    def flush(self) -> list[bytes]:
+        """End of stream: return the last line if it had no newline."""
+        return self._lines(self._tail())
+
+    def _lines(self, segment: bytes) -> list[bytes]:
+        limit = self.max_line_bytes
+        out = []
+        for line in segment.split(b"\n"):
+            if len(line) > limit and len(line.rstrip(b"\r")) > limit:
+                raise LineTooLongError(limit)
+            line = line.strip()
+            if line:
+                out.append(line)
+        return out
+
+
+class NDJSONDecoder(_Segmenter, Generic[T]):
+    """Incremental NDJSON decoder into a msgspec type: feed it reads, get records back.
+
+    A bad line stops decoding: the records before it are returned, and the error (a
+    :class:`MalformedLineError`, :class:`InvalidResponseError` or :class:`LineTooLongError`)
+    is left in ``error`` for the caller to raise after using them.
+
+    >>> import msgspec
+    >>> class Point(msgspec.Struct):
+    ...     x: int
+    >>> d = NDJSONDecoder(Point)
+    >>> d.feed(b'{"x": 1}\\n{"x"')
+    [Point(x=1)]
+    >>> d.feed(b': 2}\\n')
+    [Point(x=2)]
+    >>> d.feed(b'oops\\n'), type(d.error).__name__
+    ([], 'MalformedLineError')
+    """
+
+    __slots__ = ("_decode", "_decode_lines", "error", "last_segment")
+
+    def __init__(self, type: type[T], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        super().__init__(max_line_bytes)
+        decoder = msgspec.json.Decoder(type)
+        self._decode = decoder.decode
+        self._decode_lines = decoder.decode_lines
+        self.error: OllamaError | None = None
+        self.last_segment = b""
+        """The complete lines decoded by the last ``feed`` or ``flush`` call."""
+
+    def feed(self, data: bytes) -> list[T]:
+        """Add one read of the body; return the records of the lines it completed."""
+        try:
+            segment = self._segment(data)
+        except LineTooLongError as exc:
+            self.error = exc
+            return []
+        if not segment:
+            return []
+        self.last_segment = segment
+        if len(segment) <= self.max_line_bytes:
+            try:
+                return self._decode_lines(segment)
+            except _DECODE_ERRORS:
+                pass
+        return self._slow(segment)
+
+    def flush(self) -> list[T]:
+        """End of stream: decode the last line if it had no newline."""
+        tail = self._tail()
+        self.last_segment = tail
+        return self._slow(tail) if tail.strip() else []
+
+    def _slow(self, segment: bytes) -> list[T]:
+        """Line by line, to keep the good records and name the first bad line."""
+        out: list[T] = []
+        limit = self.max_line_bytes
+        for raw in segment.split(b"\n"):
+            line = raw.strip()
+            if not line:
+                continue
+            if len(line) > limit:
+                self.error = LineTooLongError(limit)
+                break
+            try:
+                out.append(self._decode(line))
+            except msgspec.ValidationError as exc:
+                self.error = _invalid(exc, line)
+                break
+            except msgspec.DecodeError as exc:
+                self.error = MalformedLineError(line, f"not valid JSON: {exc}")
+                break
+            except UnicodeDecodeError:
+                self.error = MalformedLineError(line, "not valid UTF-8")
+                break
+        return out
+
+
+def _invalid(exc: msgspec.ValidationError, line: bytes) -> InvalidResponseError:
+    message = str(exc)
+    field = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else ""
+    return InvalidResponseError(
+        f"unexpected response shape: {message} in line {MalformedLineError(line, '').snippet!r}",
+        field=field,
+    )
+
+
+def decode_error(exc: Exception, body: bytes) -> OllamaError:
+    """Map a msgspec decode failure of a whole body to the library's typed error."""
+    if isinstance(exc, msgspec.ValidationError):
+        return _invalid(exc, body)
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedLineError(body, "not valid UTF-8")
+    return MalformedLineError(body, f"not valid JSON: {exc}")

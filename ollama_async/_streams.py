@@ -1,0 +1,362 @@
+"""The three streams: typed chunks, text tokens, raw bytes.
+
+A stream is one object that is both an async iterator and an async context manager. The
+code that closes the HTTP response lives in the async generator that ``__aiter__`` makes and
+that only the ``async for`` loop holds: leaving the loop (``break``, ``return``, an
+exception) drops the generator, which closes the response even while the caller still holds
+the stream object. Cancelling the consuming task raises inside the pending read, which closes
+the response on the spot. Either way the server sees the disconnect and stops generating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+import msgspec
+
+from ._errors import IncompleteStreamError, OllamaError, StreamError
+from ._ndjson import NDJSONDecoder, decode_error
+from ._transport import map_transport_error
+from ._types import GenerateResponse, _ChatText, _Final, _GenerateText
+
+__all__ = ["ByteStream", "ChunkStream", "ThinkingText", "TokenStream"]
+
+T = TypeVar("T")
+F = TypeVar("F", bound=_Final)
+S = TypeVar("S", bound="_Stream[Any, Any]")
+
+Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
+_READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+_COMPACT_AT = 4096
+
+
+class ThinkingText(str):
+    """A piece of thinking text from :meth:`Client.stream_tokens` with ``thinking=True``.
+
+    It is a ``str``; test ``isinstance(piece, ThinkingText)`` to tell it from answer text.
+    """
+
+    __slots__ = ()
+
+
+class _Stream(Generic[T, F]):
+    """Shared machinery: opening, closing, the text kept so far, the final chunk."""
+
+    __slots__ = (
+        "_blocks",
+        "_done",
+        "_final_type",
+        "_iterated",
+        "_max_line_bytes",
+        "_opener",
+        "_pieces",
+        "_resp",
+        "_url",
+        "final",
+    )
+
+    def __init__(self, opener: Opener, final_type: type[F], max_line_bytes: int, url: str) -> None:
+        self._opener = opener
+        self._final_type: type[F] = final_type
+        self._max_line_bytes = max_line_bytes
+        self._url = url
+        self._resp: aiohttp.ClientResponse | None = None
+        self._iterated = False
+        self._done = False
+        self._pieces: list[str] = []
+        self._blocks: list[str] = []
+        self.final: F | None = None
+        """The last chunk (``done=True``) with the statistics, once the stream has ended."""
+
+    @property
+    def text(self) -> str:
+        """All the text received so far (the whole answer once the stream has ended)."""
+        if len(self._blocks) > 1 or self._pieces:
+            self._blocks[:] = ["".join(self._blocks) + "".join(self._pieces)]
+            self._pieces.clear()
+        return self._blocks[0] if self._blocks else ""
+
+    def _keep(self, texts: list[str]) -> None:
+        pieces = self._pieces
+        pieces += texts
+        if len(pieces) > _COMPACT_AT:
+            self._blocks.append("".join(pieces))
+            pieces.clear()
+
+    async def _start(self) -> aiohttp.ClientResponse:
+        if self._resp is None:
+            if self._done:
+                raise RuntimeError("this stream has already ended")
+            self._resp = await self._opener()
+        return self._resp
+
+    async def __aenter__(self: S) -> S:
+        await self._start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close()
+
+    async def aclose(self) -> None:
+        """Close the HTTP response now (the server stops generating); idempotent."""
+        self._close()
+
+    def _close(self) -> None:
+        self._done = True
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            if self.final is not None and resp.content.at_eof():
+                resp.release()  # read to the end: the connection goes back to the pool
+            else:
+                resp.close()  # abandoned mid-body: drop the connection
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        if self._iterated:
+            raise RuntimeError("a stream can be iterated only once")
+        self._iterated = True
+        return self._iterate()
+
+    def _iterate(self) -> AsyncGenerator[T, None]:
+        raise NotImplementedError
+
+    def _fail(self, exc: OllamaError) -> OllamaError:
+        exc.partial_text = self.text
+        return exc
+
+    async def _finish(self, resp: aiohttp.ClientResponse) -> None:
+        """After the done chunk: read the chunked terminator so the connection can be reused."""
+        try:
+            while await resp.content.readany():
+                pass
+        except _READ_ERRORS:
+            pass
+
+
+class ChunkStream(_Stream[F, F]):
+    """Typed chunks of a generate or chat stream.
+
+    Example::
+
+        async with client.stream("llama3.2", prompt="Why is the sky blue?") as s:
+            async for chunk in s:
+                print(chunk.response, end="")
+        print(s.final.tokens_per_second, s.text)
+    """
+
+    __slots__ = ("_text_of",)
+
+    def __init__(self, opener: Opener, final_type: type[F], max_line_bytes: int, url: str) -> None:
+        super().__init__(opener, final_type, max_line_bytes, url)
+        self._text_of = _texts_of_generate if final_type is GenerateResponse else _texts_of_chat
+
+    async def _iterate(self) -> AsyncGenerator[F, None]:
+        try:
+            resp = await self._start()
+            read = resp.content.readany
+            decoder: NDJSONDecoder[F] = NDJSONDecoder(self._final_type, self._max_line_bytes)
+            feed = decoder.feed
+            text_of = self._text_of
+            keep = self._keep
+            while True:
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise map_transport_error(exc, self._url, in_body=True) from exc
+                items = feed(data) if data else decoder.flush()
+                if items:
+                    last = items[-1]
+                    if last.error is not None:
+                        items.pop()
+                    keep(text_of(items))
+                    for item in items:
+                        yield item
+                    if last.error is not None:
+                        raise StreamError(last.error)
+                    if last.done:
+                        self.final = last
+                        await self._finish(resp)
+                        return
+                if decoder.error is not None:
+                    raise decoder.error
+                if not data:
+                    raise IncompleteStreamError(
+                        f"the stream from {self._url} ended without its final (done) chunk"
+                    )
+        except OllamaError as exc:
+            raise self._fail(exc) from exc.__cause__
+        finally:
+            self._close()
+
+
+class TokenStream(_Stream[str, F]):
+    """Text pieces only (``response`` or ``message.content``), decoded from lean types.
+
+    Example::
+
+        async for piece in client.stream_tokens("llama3.2", prompt="Hi"):
+            print(piece, end="", flush=True)
+    """
+
+    __slots__ = ("_lean", "_thinking")
+
+    def __init__(
+        self,
+        opener: Opener,
+        final_type: type[F],
+        max_line_bytes: int,
+        url: str,
+        thinking: bool = False,
+    ) -> None:
+        super().__init__(opener, final_type, max_line_bytes, url)
+        self._thinking = thinking
+        self._lean: type[Any] = _GenerateText if final_type is GenerateResponse else _ChatText
+
+    async def _iterate(self) -> AsyncGenerator[str, None]:
+        try:
+            resp = await self._start()
+            read = resp.content.readany
+            decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._lean, self._max_line_bytes)
+            feed = decoder.feed
+            chat = self._lean is _ChatText
+            thinking = self._thinking
+            keep = self._keep
+            while True:
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise map_transport_error(exc, self._url, in_body=True) from exc
+                items = feed(data) if data else decoder.flush()
+                if items:
+                    last = items[-1]
+                    if last.error is not None:
+                        items.pop()
+                    if thinking:
+                        texts = _with_thinking(items, chat)
+                    elif chat:
+                        texts = [
+                            i.message.content for i in items if i.message and i.message.content
+                        ]
+                    else:
+                        texts = [i.response for i in items if i.response]
+                    keep([t for t in texts if type(t) is str] if thinking else texts)
+                    for text in texts:
+                        yield text
+                    if last.error is not None:
+                        raise StreamError(last.error)
+                    if last.done:
+                        self.final = self._decode_final(decoder.last_segment)
+                        await self._finish(resp)
+                        return
+                if decoder.error is not None:
+                    raise decoder.error
+                if not data:
+                    raise IncompleteStreamError(
+                        f"the stream from {self._url} ended without its final (done) chunk"
+                    )
+        except OllamaError as exc:
+            raise self._fail(exc) from exc.__cause__
+        finally:
+            self._close()
+
+    def _decode_final(self, segment: bytes) -> F:
+        """Decode the done line again with the full type, for the statistics."""
+        line = segment.rstrip().rpartition(b"\n")[2]
+        try:
+            final: F = msgspec.json.decode(line, type=self._final_type)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            raise decode_error(exc, line) from None
+        return final
+
+
+class ByteStream(_Stream[bytes, F]):
+    """The response body exactly as received, for pass-through (their join is the body).
+
+    At the end the last line is checked: an ``{"error": …}`` line raises
+    :class:`StreamError`, a body with no done chunk :class:`IncompleteStreamError`, and
+    ``final`` holds the decoded done chunk.
+
+    Example::
+
+        async for data in client.stream_bytes("llama3.2", prompt="Hi"):
+            await writer.write(data)
+    """
+
+    __slots__ = ()
+
+    async def _iterate(self) -> AsyncGenerator[bytes, None]:
+        try:
+            resp = await self._start()
+            read = resp.content.readany
+            tail: list[bytes] = []
+            tail_size = 0
+            ended_line = True
+            limit = self._max_line_bytes
+            while True:
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise map_transport_error(exc, self._url, in_body=True) from exc
+                if not data:
+                    break
+                # Keep the reads that hold the last line, for the check at the end.
+                if ended_line or data.rfind(b"\n", 0, len(data) - 1) >= 0:
+                    tail = [data]
+                    tail_size = len(data)
+                elif tail_size <= limit:
+                    tail.append(data)
+                    tail_size += len(data)
+                ended_line = data.endswith(b"\n")
+                yield data
+            self._check_end(b"".join(tail))
+            self._close()
+        except OllamaError as exc:
+            raise self._fail(exc) from exc.__cause__
+        finally:
+            self._close()
+
+    def _check_end(self, tail: bytes) -> None:
+        line = tail.rstrip().rpartition(b"\n")[2].strip()
+        if not line:
+            raise IncompleteStreamError(f"the stream from {self._url} ended without any chunk")
+        try:
+            final = msgspec.json.decode(line, type=self._final_type)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            raise decode_error(exc, line) from None
+        if final.error is not None:
+            raise StreamError(final.error)
+        if not final.done:
+            raise IncompleteStreamError(
+                f"the stream from {self._url} ended without its final (done) chunk"
+            )
+        self.final = final
+
+
+def _texts_of_generate(items: list[Any]) -> list[str]:
+    return [i.response for i in items]
+
+
+def _texts_of_chat(items: list[Any]) -> list[str]:
+    return [i.message.content for i in items]
+
+
+def _with_thinking(items: list[Any], chat: bool) -> list[str]:
+    out: list[str] = []
+    for i in items:
+        part = i.message if chat else i
+        if part is None:
+            continue
+        if part.thinking:
+            out.append(ThinkingText(part.thinking))
+        text = part.content if chat else part.response
+        if text:
+            out.append(text)
+    return out
