@@ -182,7 +182,7 @@ class StreamServer:
                     request.transport.close()
                     return resp
                 if mode == "error_line":
-                    await resp.write(b'{"error":"an error was encountered while running the model"}\n')
+                    await resp.write(b'{"error":"the model runner crashed"}\n')
                     await resp.write_eof()
                     rec.completed = True
                     return resp
