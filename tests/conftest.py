@@ -14,10 +14,27 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import aioresponses.core
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 
 from ollama_async import Client, RetryPolicy, Timeouts
+
+
+class _NoWriter:
+    output_size = 0
+
+
+class _CompatResponse(ClientResponse):
+    """aiohttp 3.14 made ``stream_writer`` required; aioresponses 0.7.9 does not pass it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", _NoWriter())
+        super().__init__(*args, **kwargs)
+
+
+if "stream_writer" in ClientResponse.__init__.__code__.co_varnames:
+    aioresponses.core.ClientResponse = _CompatResponse  # type: ignore[misc]
 
 
 def gen_line(i: int, text: str, model: str = "tiny") -> bytes:
@@ -30,6 +47,7 @@ def gen_line(i: int, text: str, model: str = "tiny") -> bytes:
                 "done": False,
             },
             ensure_ascii=False,
+            separators=(",", ":"),
         ).encode()
         + b"\n"
     )
@@ -45,6 +63,7 @@ def chat_line(text: str, model: str = "tiny") -> bytes:
                 "done": False,
             },
             ensure_ascii=False,
+            separators=(",", ":"),
         ).encode()
         + b"\n"
     )
@@ -68,7 +87,7 @@ def final_line(chat: bool, n: int, model: str = "tiny") -> bytes:
     else:
         body["response"] = ""
         body["context"] = [1, 2, 3]
-    return json.dumps(body).encode() + b"\n"
+    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
 def tokens_for(n: int) -> list[str]:
