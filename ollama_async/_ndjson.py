@@ -142,25 +142,77 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         self._decode = decoder.decode
         self._decode_lines = decoder.decode_lines
         self.error: OllamaError | None = None
-        self.last_segment = b""
-        """The complete lines decoded by the last ``feed`` or ``flush`` call."""
+        self.last_segment: bytes | memoryview = b""
+        """The complete lines decoded by the last ``feed`` or ``flush`` call (the last of
+        them is the done line when a stream ends)."""
 
     def feed(self, data: bytes) -> list[T]:
         """Add one read of the body; return the records of the lines it completed."""
+        # Zero-copy: the line carried over from the last read is decoded on its own, and the
+        # complete lines after it straight from a memoryview of ``data``.
+        n = len(data)
+        buf = self._buf
+        carried = len(buf)
+        if n + carried > self.max_line_bytes:
+            return self._feed_checked(data)  # only huge reads (or tiny limits) come here
+        end = data.rfind(b"\n") + 1
+        try:
+            if not carried:
+                if end == n:
+                    self.last_segment = data
+                    return self._decode_lines(data)
+                if end == 0:
+                    self._hold(data)
+                    return []
+                view = memoryview(data)
+                self._hold(view[end:])
+                segment = view[:end]
+                self.last_segment = segment
+                return self._decode_lines(segment)
+            if end == 0:
+                self._hold(data)
+                return []
+            first = data.find(b"\n") + 1
+            buf += memoryview(data)[:first]
+            head = bytes(buf)
+            buf.clear()
+            if end < n:
+                self._hold(memoryview(data)[end:])
+            if end == first:
+                self.last_segment = head
+                return [self._decode(head)]
+            segment = memoryview(data)[first:end]
+            self.last_segment = segment
+            items = self._decode_lines(segment)
+            items.insert(0, self._decode(head))
+            return items
+        except LineTooLongError as exc:
+            buf.clear()
+            self.error = exc
+            return []
+        except _DECODE_ERRORS:
+            # Something in this read is bad: redo it line by line to keep the good records.
+            if not carried:
+                return self._slow(data[:end])
+            return self._slow(head + data[first:end])
+
+    def _feed_checked(self, data: bytes) -> list[T]:
+        """The same as ``feed``, checking every line against ``max_line_bytes``."""
         try:
             segment = self._segment(data)
         except LineTooLongError as exc:
             self.error = exc
             return []
-        if not segment:
-            return []
         self.last_segment = segment
-        if len(segment) <= self.max_line_bytes:
-            try:
-                return self._decode_lines(segment)
-            except _DECODE_ERRORS:
-                pass
-        return self._slow(segment)
+        return self._slow(segment) if segment else []
+
+    def _hold(self, tail: bytes | memoryview) -> None:
+        """Keep the unfinished last line, refusing one over the limit."""
+        buf = self._buf
+        if len(buf) + len(tail) > self.max_line_bytes:
+            buf.clear()
+            raise LineTooLongError(self.max_line_bytes)
+        buf += tail
 
     def flush(self) -> list[T]:
         """End of stream: decode the last line if it had no newline."""

@@ -267,9 +267,9 @@ class TokenStream(_Stream[str, F]):
         finally:
             self._close()
 
-    def _decode_final(self, segment: bytes) -> F:
+    def _decode_final(self, segment: bytes | memoryview) -> F:
         """Decode the done line again with the full type, for the statistics."""
-        line = segment.rstrip().rpartition(b"\n")[2]
+        line = bytes(segment).rstrip().rpartition(b"\n")[2]
         try:
             final: F = msgspec.json.decode(line, type=self._final_type)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
