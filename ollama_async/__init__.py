@@ -13,6 +13,18 @@ Example::
     asyncio.run(main())
 """
 
+from ._api_types import (
+    EmbeddingsResponse,
+    EmbedResponse,
+    ListResponse,
+    ModelDetails,
+    ModelInfo,
+    ProcessModel,
+    ProcessResponse,
+    ProgressResponse,
+    PullProgress,
+    ShowResponse,
+)
 from ._client import Client
 from ._config import DEFAULT_HOST, RetryPolicy, Timeouts, parse_host
 from ._errors import (
@@ -39,8 +51,24 @@ from ._errors import (
     StreamError,
     TotalTimeoutError,
 )
+from ._names import ModelName, normalize_model_name, parse_model_name, same_model
 from ._ndjson import DEFAULT_MAX_LINE_BYTES, LineSplitter, NDJSONDecoder
+from ._openai import EventStream, OpenAIClient
+from ._openai_types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    CompletionChunk,
+    EmbeddingList,
+    ModelList,
+    OpenAIModel,
+    Usage,
+)
+from ._options import Options
+from ._progress import ProgressStream
 from ._requests import RequestFields
+from ._service import ModelStats, OllamaManager
+from ._sse import SSEDecoder
 from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
 from ._types import (
     ChatRequest,
@@ -63,13 +91,21 @@ __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "BadRequestError",
     "ByteStream",
+    "ChatCompletion",
+    "ChatCompletionChunk",
     "ChatRequest",
     "ChatResponse",
     "ChunkStream",
     "Client",
     "ClientClosedError",
+    "Completion",
+    "CompletionChunk",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "EmbedResponse",
+    "EmbeddingList",
+    "EmbeddingsResponse",
+    "EventStream",
     "GenerateRequest",
     "GenerateResponse",
     "IdleTimeoutError",
@@ -78,22 +114,39 @@ __all__ = [
     "InvalidResponseError",
     "LineSplitter",
     "LineTooLongError",
+    "ListResponse",
     "Logprob",
     "MalformedLineError",
     "Message",
+    "ModelDetails",
+    "ModelInfo",
+    "ModelList",
+    "ModelName",
     "ModelNotFoundError",
+    "ModelStats",
     "NDJSONDecoder",
     "NotFoundError",
     "OllamaConnectionError",
     "OllamaError",
+    "OllamaManager",
     "OllamaTimeoutError",
+    "OpenAIClient",
+    "OpenAIModel",
+    "Options",
+    "ProcessModel",
+    "ProcessResponse",
+    "ProgressResponse",
+    "ProgressStream",
     "ProtocolError",
+    "PullProgress",
     "RateLimitError",
     "RequestFields",
     "ResponseError",
     "RetryPolicy",
+    "SSEDecoder",
     "ServerError",
     "ServerUnreachableError",
+    "ShowResponse",
     "StreamError",
     "ThinkingText",
     "Timeouts",
@@ -104,6 +157,10 @@ __all__ = [
     "ToolCallFunction",
     "ToolFunction",
     "TotalTimeoutError",
+    "Usage",
     "__version__",
+    "normalize_model_name",
     "parse_host",
+    "parse_model_name",
+    "same_model",
 ]

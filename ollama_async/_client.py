@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import aiohttp
 import msgspec
 
+from ._admin import ModelAPI
 from ._config import RetryPolicy, Timeouts, resolve_host
 from ._errors import StreamError
 from ._ndjson import DEFAULT_MAX_LINE_BYTES, decode_error
+from ._openai import OpenAIClient
 from ._requests import MessageInput, RequestFields, build_request, encode_images
 from ._streams import ByteStream, ChunkStream, TokenStream
 from ._transport import Transport, map_transport_error
@@ -32,7 +34,7 @@ _decode_generate = msgspec.json.Decoder(GenerateResponse).decode
 _decode_chat = msgspec.json.Decoder(ChatResponse).decode
 
 
-class Client:
+class Client(ModelAPI):
     """An async client for one Ollama server, over one ``aiohttp.ClientSession``.
 
     The base URL is ``host``, else ``OLLAMA_HOST`` (read as the official clients read it),
@@ -81,6 +83,8 @@ class Client:
             ssl=ssl,
             max_connections=max_connections,
         )
+        self.openai = OpenAIClient(self._transport, max_line_bytes)
+        """The OpenAI-compatible ``/v1`` routes of the same server, over the same session."""
 
     def __repr__(self) -> str:
         return f"Client(host={self.base_url!r})"
@@ -275,6 +279,28 @@ class Client:
         request = build_request(model, None, messages, fields, stream=False)
         body = await self._post_whole("/api/chat", request)
         return self._decode_whole(body, _decode_chat)
+
+    async def load(self, model: str, *, keep_alive: str | float | None = None) -> GenerateResponse:
+        """Load a model into memory (a generate request with no prompt).
+
+        Example::
+
+            r = await client.load("llama3.2", keep_alive="1h")
+            assert r.done_reason == "load"
+        """
+        if keep_alive is None:
+            return await self.generate(model)
+        return await self.generate(model, keep_alive=keep_alive)
+
+    async def unload(self, model: str) -> GenerateResponse:
+        """Unload a model from memory now (``keep_alive=0``).
+
+        Example::
+
+            r = await client.unload("llama3.2")
+            assert r.done_reason == "unload"
+        """
+        return await self.generate(model, keep_alive=0)
 
     async def _post_whole(self, path: str, request: GenerateRequest | ChatRequest) -> bytes:
         transport = self._transport

@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Any, TypedDict, Union
 import msgspec
 
 from ._errors import InvalidRequestError
+from ._options import Options, check_options
 from ._types import ChatRequest, GenerateRequest, KeepAlive, Message, ThinkLevel, Tool
 
-__all__ = ["ImageInput", "MessageInput", "RequestFields", "build_request", "encode_images"]
+__all__ = [
+    "ImageInput",
+    "MessageInput",
+    "RequestFields",
+    "build_request",
+    "check_model",
+    "check_options",
+    "encode_images",
+]
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -35,7 +44,7 @@ class RequestFields(TypedDict, total=False):
     format: FormatInput
     keep_alive: KeepAlive
     images: Sequence[ImageInput]
-    options: Mapping[str, Any]
+    options: Mapping[str, Any] | Options
     think: bool | ThinkLevel
     truncate: bool
     shift: bool
@@ -85,7 +94,7 @@ def build_request(
             common[key] = fields[key]
     _check_common(common)
     if "options" in fields:
-        common["options"] = _check_options(fields["options"])
+        common["options"] = check_options(fields["options"])
     if "format" in fields:
         common["format"] = format_schema(fields["format"])
     if messages is not None:
@@ -122,16 +131,6 @@ def _check_common(common: dict[str, Any]) -> None:
     keep = common.get("keep_alive")
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, str | int | float)):
         raise InvalidRequestError("keep_alive", "must be a duration string ('5m') or seconds")
-
-
-def _check_options(options: Any) -> Any:
-    if options is None:
-        return None
-    if isinstance(options, msgspec.Struct):
-        return options
-    if not isinstance(options, Mapping):
-        raise InvalidRequestError("options", "must be a mapping of option names to values")
-    return dict(options)
 
 
 def format_schema(fmt: Any) -> str | dict[str, Any]:

@@ -118,7 +118,7 @@ class GenerateRequest(_Request, kw_only=True, omit_defaults=True):
 class ChatRequest(_Request, kw_only=True, omit_defaults=True):
     """The body of ``POST /api/chat``."""
 
-    messages: list[Message] = msgspec.field(default_factory=list)
+    messages: list[Message]
     tools: list[Tool] | None = None
 
 

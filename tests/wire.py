@@ -49,7 +49,18 @@ def load_capture(name: str) -> Capture:
         request_lines.append(line[3:].strip())
     rest = rest.lstrip(b"\n")
     method, _, req_path = request_lines[0].decode().partition(" ")
-    request_json = json.loads(request_lines[1]) if len(request_lines) > 1 else None
+    request_json: Any = None
+    if len(request_lines) > 1:
+        try:
+            request_json = json.loads(request_lines[1])
+        except ValueError:
+            request_json = request_lines[
+                1
+            ]  # bytes: a raw body (blob upload) or deliberately bad JSON
+    if not rest.startswith(b"HTTP/"):
+        # HEAD captures: curl waited for a body that never came, then printed the status.
+        status_line = rest.strip().splitlines()[-1]
+        return Capture(name, method, req_path, request_json, int(status_line), {}, b"")
     head, _, body = rest.partition(b"\r\n\r\n") if b"\r\n\r\n" in rest else rest.partition(b"\n\n")
     head_lines = head.decode("latin-1").splitlines()
     status = int(head_lines[0].split()[1])

@@ -1,0 +1,308 @@
+"""The OpenAI-compatible ``/v1`` routes: a small client sharing the main client's session.
+
+``client.openai`` has the same three streams as :class:`Client` (typed events, text tokens,
+raw bytes), decoded from server-sent events by the same byte-level machinery, plus the
+non-streaming calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+
+from ._errors import IncompleteStreamError, InvalidRequestError, OllamaError
+from ._ndjson import decode_error
+from ._openai_types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    CompletionChunk,
+    EmbeddingList,
+    ModelList,
+    OpenAIModel,
+)
+from ._requests import check_model
+from ._sse import SSEDecoder
+from ._streams import Opener, _Stream
+from ._transport import Transport, map_transport_error
+
+__all__ = ["EventStream", "OpenAIClient"]
+
+R = TypeVar("R")
+_READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+_encode = msgspec.json.Encoder().encode
+
+
+def _event_text(event: Any) -> str:
+    choices = event.choices
+    if not choices:
+        return ""
+    choice = choices[0]
+    delta = getattr(choice, "delta", None)
+    if delta is not None:
+        return delta.content or ""
+    return getattr(choice, "text", "") or ""
+
+
+class EventStream(_Stream[Any, Any]):
+    """Server-sent events of a ``/v1`` stream: typed chunks, text, or raw bytes.
+
+    ``final`` is the last event before ``data: [DONE]`` (it carries ``usage`` when the
+    request asked for ``stream_options={"include_usage": True}``).
+
+    Example::
+
+        async for chunk in client.openai.stream("llama3.2", messages=[...]):
+            print(chunk.choices[0].delta.content or "", end="")
+    """
+
+    __slots__ = ("_event_type", "_mode")
+
+    def __init__(
+        self, opener: Opener, event_type: type[Any], max_line_bytes: int, url: str, mode: str
+    ) -> None:
+        super().__init__(opener, event_type, max_line_bytes, url)
+        self._event_type = event_type
+        self._mode = mode
+
+    async def _iterate(self) -> AsyncGenerator[Any, None]:
+        try:
+            resp = await self._start()
+            read = resp.content.readany
+            decoder: SSEDecoder[Any] = SSEDecoder(self._event_type, self._max_line_bytes)
+            mode = self._mode
+            last: Any = None
+            while True:
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise map_transport_error(exc, self._url, in_body=True) from exc
+                if mode == "bytes" and data:
+                    yield data
+                events = decoder.feed(data) if data else decoder.flush()
+                if events:
+                    last = events[-1]
+                    texts = [_event_text(e) for e in events]
+                    self._keep(texts)
+                    if mode == "events":
+                        for e in events:
+                            yield e
+                    elif mode == "tokens":
+                        for t in texts:
+                            if t:
+                                yield t
+                if decoder.error is not None:
+                    raise decoder.error
+                if decoder.done:
+                    self.final = last
+                    if mode == "bytes":
+                        while rest := await read():
+                            yield rest
+                    else:
+                        await self._finish(resp)
+                    return
+                if not data:
+                    raise IncompleteStreamError(
+                        f"the event stream from {self._url} ended without data: [DONE]"
+                    )
+        except OllamaError as exc:
+            raise self._fail(exc) from exc.__cause__
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        self._done = True
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            if self.final is not None and resp.content.at_eof():
+                resp.release()
+            else:
+                resp.close()
+
+
+class OpenAIClient:
+    """The ``/v1`` routes of the same server, over the same session (``client.openai``).
+
+    Example::
+
+        async with Client() as client:
+            r = await client.openai.chat_completions(
+                "llama3.2", [{"role": "user", "content": "Hi"}], max_tokens=20
+            )
+            print(r.choices[0].message.content)
+    """
+
+    def __init__(self, transport: Transport, max_line_bytes: int) -> None:
+        self._transport = transport
+        self._max_line_bytes = max_line_bytes
+
+    def _body(
+        self,
+        model: str,
+        prompt: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        fields: Mapping[str, Any],
+        stream: bool,
+    ) -> tuple[str, dict[str, Any]]:
+        check_model(model)
+        if (prompt is None) == (messages is None):
+            raise InvalidRequestError("messages", "give either messages (chat) or prompt")
+        body: dict[str, Any] = {"model": model, **fields, "stream": stream}
+        if messages is not None:
+            body["messages"] = [dict(m) for m in messages]
+            return "/v1/chat/completions", body
+        body["prompt"] = prompt
+        return "/v1/completions", body
+
+    def _stream(
+        self,
+        mode: str,
+        model: str,
+        prompt: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        fields: Mapping[str, Any],
+    ) -> EventStream:
+        path, body = self._body(model, prompt, messages, fields, stream=True)
+        transport = self._transport
+        transport.session()
+        payload = _encode(body)
+
+        async def open_response() -> aiohttp.ClientResponse:
+            return await transport.request("POST", path, payload, model=model)
+
+        event_type = ChatCompletionChunk if messages is not None else CompletionChunk
+        return EventStream(
+            open_response, event_type, self._max_line_bytes, transport.base_url + path, mode
+        )
+
+    def stream(
+        self,
+        model: str,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> EventStream:
+        """Typed events: ``ChatCompletionChunk`` for ``messages=``, ``CompletionChunk`` for
+        ``prompt=``. Other OpenAI fields (``max_tokens``, ``temperature``, ``stop``,
+        ``stream_options``, ``tools``, ``response_format``, …) pass through as keywords.
+
+        Example::
+
+            async for ev in client.openai.stream("llama3.2", prompt="Once upon"):
+                print(ev.choices[0].text, end="")
+        """
+        return self._stream("events", model, prompt, messages, fields)
+
+    def stream_tokens(
+        self,
+        model: str,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> EventStream:
+        """Text only: each event's ``delta.content`` (chat) or ``text`` (completions).
+
+        Example::
+
+            async for piece in client.openai.stream_tokens("llama3.2", messages=msgs):
+                print(piece, end="")
+        """
+        return self._stream("tokens", model, prompt, messages, fields)
+
+    def stream_bytes(
+        self,
+        model: str,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> EventStream:
+        """The ``text/event-stream`` body exactly as received, for pass-through.
+
+        Example::
+
+            body = b"".join([b async for b in client.openai.stream_bytes("m", prompt="Hi")])
+        """
+        return self._stream("bytes", model, prompt, messages, fields)
+
+    async def _json(self, method: str, path: str, body: Any, type: type[R], model: str = "") -> R:
+        transport = self._transport
+        payload = _encode(body) if body is not None else None
+        resp = await transport.request(method, path, payload, model=model)
+        try:
+            data = await resp.read()
+        except _READ_ERRORS as exc:
+            raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
+        finally:
+            resp.release()
+        try:
+            return msgspec.json.decode(data, type=type)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            raise decode_error(exc, data) from None
+
+    async def chat_completions(
+        self, model: str, messages: Sequence[Mapping[str, Any]], **fields: Any
+    ) -> ChatCompletion:
+        """``POST /v1/chat/completions`` without streaming.
+
+        Example::
+
+            msgs = [{"role": "user", "content": "Hi"}]
+            r = await client.openai.chat_completions("llama3.2", msgs)
+        """
+        path, body = self._body(model, None, messages, fields, stream=False)
+        return await self._json("POST", path, body, ChatCompletion, model)
+
+    async def completions(self, model: str, prompt: str, **fields: Any) -> Completion:
+        """``POST /v1/completions`` without streaming.
+
+        Example::
+
+            r = await client.openai.completions("llama3.2", "Once upon a time")
+            print(r.choices[0].text)
+        """
+        path, body = self._body(model, prompt, None, fields, stream=False)
+        return await self._json("POST", path, body, Completion, model)
+
+    async def embeddings(
+        self, model: str, input: str | Sequence[str], **fields: Any
+    ) -> EmbeddingList:
+        """``POST /v1/embeddings``.
+
+        Example::
+
+            r = await client.openai.embeddings("nomic-embed-text", ["a", "b"])
+            print(len(r.data))
+        """
+        check_model(model)
+        body = {"model": model, "input": input if isinstance(input, str) else list(input), **fields}
+        return await self._json("POST", "/v1/embeddings", body, EmbeddingList, model)
+
+    async def models(self) -> ModelList:
+        """``GET /v1/models``.
+
+        Example::
+
+            print([m.id for m in (await client.openai.models()).data])
+        """
+        return await self._json("GET", "/v1/models", None, ModelList)
+
+    async def model(self, name: str) -> OpenAIModel:
+        """``GET /v1/models/{name}``.
+
+        Example::
+
+            print((await client.openai.model("llama3.2")).owned_by)
+        """
+        check_model(name)
+        from urllib.parse import quote
+
+        return await self._json(
+            "GET", f"/v1/models/{quote(name, safe=':')}", None, OpenAIModel, name
+        )
