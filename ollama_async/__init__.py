@@ -25,6 +25,7 @@ from ._api_types import (
     PullProgress,
     ShowResponse,
 )
+from ._batch import BatchResult, BatchRunner, Done, Failed, run_batch, send_to
 from ._client import Client
 from ._config import DEFAULT_HOST, RetryPolicy, Timeouts, parse_host
 from ._errors import (
@@ -90,6 +91,8 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_LINE_BYTES",
     "BadRequestError",
+    "BatchResult",
+    "BatchRunner",
     "ByteStream",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -102,10 +105,12 @@ __all__ = [
     "CompletionChunk",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "Done",
     "EmbedResponse",
     "EmbeddingList",
     "EmbeddingsResponse",
     "EventStream",
+    "Failed",
     "GenerateRequest",
     "GenerateResponse",
     "IdleTimeoutError",
@@ -162,5 +167,7 @@ __all__ = [
     "normalize_model_name",
     "parse_host",
     "parse_model_name",
+    "run_batch",
     "same_model",
+    "send_to",
 ]
