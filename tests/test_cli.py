@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pty
@@ -146,10 +147,8 @@ def run_in_pty(argv: list[str], env: dict[str, str], send: list[tuple[str, str]]
                 os.write(fd, typed.encode())
                 transcript += b"\x00"  # marks where we typed, so a wait_for is matched once
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
         os.waitpid(pid, 0)
         os.close(fd)
     return transcript.decode(errors="replace")
@@ -171,9 +170,6 @@ def test_pull_progress_through_a_pty(emulator_url: str) -> None:
     text = run_in_pty([sys.executable, "-m", "ollama_async", "pull", "demo/pty-model"], env, [])
     assert "overall" in text and "100.0%" in text and "success" in text
     assert "\x1b[" in text  # redrawn in place on a terminal
-    (ROOT / "docs" / "_pull_transcript.txt").write_text(text) if os.environ.get(
-        "SAVE_TRANSCRIPT"
-    ) else None
 
 
 async def test_main_is_importable_without_rich() -> None:
