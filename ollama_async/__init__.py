@@ -71,6 +71,7 @@ from ._requests import RequestFields
 from ._service import ModelStats, OllamaManager
 from ._sse import SSEDecoder
 from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
+from ._tools import tool_from_function
 from ._types import (
     ChatRequest,
     ChatResponse,
@@ -170,4 +171,5 @@ __all__ = [
     "run_batch",
     "same_model",
     "send_to",
+    "tool_from_function",
 ]

@@ -264,7 +264,10 @@ class Client(ModelAPI):
         request = build_request(model, prompt, None, fields, stream=False)
         assert isinstance(request, GenerateRequest)
         body = await self._post_whole("/api/generate", request)
-        return self._decode_whole(body, _decode_generate)
+        reply = self._decode_whole(body, _decode_generate)
+        if isinstance(fields.get("format"), type):
+            reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
+        return reply
 
     async def chat(
         self, model: str, messages: Sequence[MessageInput], **fields: Unpack[RequestFields]
@@ -278,7 +281,10 @@ class Client(ModelAPI):
         """
         request = build_request(model, None, messages, fields, stream=False)
         body = await self._post_whole("/api/chat", request)
-        return self._decode_whole(body, _decode_chat)
+        reply = self._decode_whole(body, _decode_chat)
+        if isinstance(fields.get("format"), type):
+            reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
+        return reply
 
     async def load(self, model: str, *, keep_alive: str | float | None = None) -> GenerateResponse:
         """Load a model into memory (a generate request with no prompt).

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import binascii
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Union
 
 import msgspec
@@ -50,7 +50,7 @@ class RequestFields(TypedDict, total=False):
     shift: bool
     logprobs: bool
     top_logprobs: int
-    tools: Sequence[Tool | Mapping[str, Any]]
+    tools: Sequence[Tool | Mapping[str, Any] | Callable[..., Any]]
 
 
 _GENERATE_ONLY = frozenset({"suffix", "system", "template", "context", "raw", "images"})
@@ -143,10 +143,26 @@ def format_schema(fmt: Any) -> str | dict[str, Any]:
         return dict(fmt)
     if isinstance(fmt, type):
         try:
-            return msgspec.json.schema(fmt)
+            schema = msgspec.json.schema(fmt)
         except TypeError as exc:
             raise InvalidRequestError("format", f"no JSON Schema for {fmt!r}: {exc}") from None
+        return _inline_root(schema)
     raise InvalidRequestError("format", "must be 'json', a JSON Schema dict, or a type")
+
+
+def _inline_root(schema: dict[str, Any]) -> dict[str, Any]:
+    """msgspec puts a Struct's schema under ``$defs`` behind a top-level ``$ref``; grammar
+    builders want the object itself at the top, so it is lifted there (nested ``$ref``s
+    keep their ``$defs``)."""
+    ref = schema.get("$ref")
+    defs = schema.get("$defs", {})
+    if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
+        return schema
+    root = dict(defs[ref.rsplit("/", 1)[1]])
+    others = {k: v for k, v in defs.items() if f"#/$defs/{k}" != ref}
+    if others or "#/$defs/" in str(root):
+        root["$defs"] = defs
+    return root
 
 
 def _message(m: MessageInput, index: int) -> Message:
@@ -169,9 +185,13 @@ def _message(m: MessageInput, index: int) -> Message:
     return msg
 
 
-def _tool(t: Tool | Mapping[str, Any], index: int) -> Tool:
+def _tool(t: Tool | Mapping[str, Any] | Callable[..., Any], index: int) -> Tool:
     if isinstance(t, Tool):
         return t
+    if callable(t) and not isinstance(t, Mapping):
+        from ._tools import tool_from_function
+
+        return tool_from_function(t)
     try:
         return msgspec.convert(t, Tool)
     except msgspec.ValidationError as exc:

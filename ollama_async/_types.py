@@ -7,7 +7,7 @@ an ``{"error": …}`` line is seen rather than decoded into an empty chunk.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -26,6 +26,7 @@ __all__ = [
     "ToolFunction",
 ]
 
+T = TypeVar("T")
 ThinkLevel = Literal["low", "medium", "high"]
 KeepAlive = str | int | float
 
@@ -54,8 +55,11 @@ class ToolFunction(msgspec.Struct, kw_only=True, omit_defaults=True):
     parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class Tool(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A tool in a chat request: ``Tool(function=ToolFunction(name="add", …))``."""
+class Tool(msgspec.Struct, kw_only=True):
+    """A tool in a chat request: ``Tool(function=ToolFunction(name="add", …))``.
+
+    ``type`` is always sent (Ollama wants ``"function"``), so this one keeps its defaults.
+    """
 
     function: ToolFunction
     type: str = "function"
@@ -137,6 +141,8 @@ class _Final(msgspec.Struct, kw_only=True, gc=False):
     eval_duration: int | None = None
     logprobs: list[Logprob] | None = None
     error: str | None = None
+    parsed: Any = None
+    """The answer decoded into the type given as ``format=`` (never on the wire)."""
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -188,11 +194,32 @@ class GenerateResponse(_Final, kw_only=True, gc=False):
     thinking: str | None = None
     context: list[int] | None = None
 
+    def parse(self, type: type[T]) -> T:
+        """Decode the answer (JSON, from ``format=``) into ``type``; typed errors name the field.
+
+        >>> GenerateResponse(response='{"a": 1}').parse(dict)
+        {'a': 1}
+        """
+        return _parse(self.response, type)
+
 
 class ChatResponse(_Final, kw_only=True, gc=False):
     """A chunk of ``/api/chat``: the text is in ``message.content``."""
 
     message: Message = msgspec.field(default_factory=lambda: Message(role="assistant"))
+
+    def parse(self, type: type[T]) -> T:
+        """Decode ``message.content`` (JSON, from ``format=``) into ``type``."""
+        return _parse(self.message.content, type)
+
+
+def _parse(text: str, type: type[T]) -> T:
+    from ._ndjson import decode_error
+
+    try:
+        return msgspec.json.decode(text, type=type)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise decode_error(exc, text.encode()) from None
 
 
 # Lean shapes for stream_tokens: decoding only the text and the flags costs about half.

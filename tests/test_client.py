@@ -136,18 +136,20 @@ async def test_format_from_a_struct_type_sends_its_schema() -> None:
         population: int
 
     bodies: list[dict[str, Any]] = []
+    reply = {**DONE, "response": '{"city": "Lyon", "population": 522250}'}
 
     def cb(url: Any, **kwargs: Any) -> CallbackResult:
         bodies.append(json.loads(kwargs["data"]))
-        return CallbackResult(status=200, body=json.dumps(DONE))
+        return CallbackResult(status=200, body=json.dumps(reply))
 
     async with Client("http://ollama.test") as c:
         with aioresponses() as m:
             m.post("http://ollama.test/api/generate", callback=cb)
-            await c.generate("m", "hi", format=Answer)
-    fmt = bodies[0]["format"]
-    schema = fmt["$defs"]["Answer"] if "$defs" in fmt else fmt
+            r = await c.generate("m", "hi", format=Answer)
+    schema = bodies[0]["format"]
+    assert schema["type"] == "object" and "$ref" not in schema  # the object at the top
     assert schema["required"] == ["city", "population"]
+    assert r.parsed == Answer(city="Lyon", population=522250)
 
 
 async def test_image_paths_are_read_and_encoded(tmp_path: Path) -> None:

@@ -217,7 +217,8 @@ class Emulator:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        raw = await request.read() if request.method in ("POST", "DELETE") else b""
+        streamed = request.path.startswith("/api/blobs/")  # hashed as it arrives, not held
+        raw = await request.read() if request.method in ("POST", "DELETE") and not streamed else b""
         parsed: Any = None
         if raw and not request.path.startswith("/api/blobs/"):
             try:
@@ -705,14 +706,15 @@ class Emulator:
             return web.Response(status=200 if wanted in self.store.blobs else 404)
         if request.method != "POST":
             raise _HTTPError(405, "405 method not allowed")
-        raw = _ctx.get().raw
         h = hashlib.sha256()
-        for i in range(0, len(raw), 1 << 20):
-            h.update(raw[i : i + (1 << 20)])
+        size = 0
+        async for piece in request.content.iter_chunked(1 << 20):
+            h.update(piece)
+            size += len(piece)
         got = "sha256:" + h.hexdigest()
         if got != wanted:
             raise _HTTPError(400, f'digest mismatch, expected "{wanted}", got "{got}"')
-        self.store.blobs[got] = len(raw)
+        self.store.blobs[got] = size
         return web.Response(status=201)
 
     # -- /v1 -------------------------------------------------------------------------------
