@@ -33,7 +33,8 @@ def tool_from_function(func: Callable[..., Any]) -> Tool:
     >>> t = tool_from_function(get_weather)
     >>> t.function.name, t.function.parameters["required"]
     ('get_weather', ['city'])
-    >>> t.function.parameters["properties"]["city"]
+    >>> props = t.function.parameters.get("properties")
+    >>> props.get("city")
     {'type': 'string', 'description': "The city's name."}
     """
     try:
