@@ -1,0 +1,100 @@
+"""FastAPI helpers under a real uvicorn on loopback, in front of the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+
+from ollama_async.testing import Emulator  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, Emulator]]:
+    """The example app under uvicorn, its Ollama being a slow emulator."""
+    emu = Emulator(tokens_per_second=20)
+    url = await emu.start()
+    monkeypatch.setenv("OLLAMA_HOST", url)
+    from examples.fastapi_app import app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", emu
+    finally:
+        server.should_exit = True
+        await task
+        await emu.close()
+
+
+async def test_ndjson_passes_the_bytes_through(gateway: tuple[str, Emulator]) -> None:
+    url, emu = gateway
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(url + "/generate", params={"prompt": "hi", "model": "tiny"}) as r,
+    ):
+        assert r.headers["Content-Type"].startswith("application/x-ndjson")
+        body = await r.read()
+    lines = [json.loads(x) for x in body.splitlines()]
+    assert lines[-1]["done"] is True and len(lines) == 25
+    assert emu.requests[-1].completed
+
+
+async def test_sse_events_end_with_done(gateway: tuple[str, Emulator]) -> None:
+    url, _ = gateway
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(url + "/sse", params={"prompt": "hi", "model": "tiny"}) as r,
+    ):
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        text = (await r.read()).decode()
+    events = [e[len("data: ") :] for e in text.split("\n\n") if e]
+    assert events[-1] == "[DONE]"
+    assert all(isinstance(json.loads(e), str) for e in events[:-1])
+
+
+@pytest.mark.parametrize("path", ["/generate", "/sse"])
+async def test_client_disconnect_cancels_the_upstream_request_within_1s(
+    gateway: tuple[str, Emulator], path: str
+) -> None:
+    url, emu = gateway
+    async with aiohttp.ClientSession() as s:
+        r = await s.get(url + path, params={"prompt": "hi", "model": "llama3.2"})
+        await r.content.readany()  # the stream has started
+        left_at = time.monotonic()
+        r.close()  # the app's client goes away mid-stream
+    deadline = left_at + 1.0
+    while time.monotonic() < deadline and emu.in_flight:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    rec = emu.requests[-1]
+    assert rec.client_disconnected and not rec.completed
+    assert rec.ended is not None and rec.ended - left_at < 1.0
+
+
+def test_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if FastAPI were not installed
+    monkeypatch.delitem(sys.modules, "ollama_async.fastapi", raising=False)
+    with pytest.raises(ImportError, match=r"ollama_async\[fastapi\]"):
+        importlib.import_module("ollama_async.fastapi")
