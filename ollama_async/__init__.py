@@ -66,9 +66,13 @@ from ._openai_types import (
     Usage,
 )
 from ._options import Options
+from ._outputs import OutputManager
+from ._presets import PRESETS, ExecutionOptions
 from ._progress import ProgressStream
 from ._requests import RequestFields
+from ._runner import ModelExecutionResult, ModelRunner
 from ._service import ModelStats, OllamaManager
+from ._settings import ConfigError, ConfigManager
 from ._sse import SSEDecoder
 from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
 from ._tools import tool_from_function
@@ -91,6 +95,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_LINE_BYTES",
+    "PRESETS",
     "BadRequestError",
     "BatchResult",
     "BatchRunner",
@@ -104,6 +109,8 @@ __all__ = [
     "ClientClosedError",
     "Completion",
     "CompletionChunk",
+    "ConfigError",
+    "ConfigManager",
     "ConnectTimeoutError",
     "ConnectionLostError",
     "Done",
@@ -111,6 +118,7 @@ __all__ = [
     "EmbeddingList",
     "EmbeddingsResponse",
     "EventStream",
+    "ExecutionOptions",
     "Failed",
     "GenerateRequest",
     "GenerateResponse",
@@ -125,10 +133,12 @@ __all__ = [
     "MalformedLineError",
     "Message",
     "ModelDetails",
+    "ModelExecutionResult",
     "ModelInfo",
     "ModelList",
     "ModelName",
     "ModelNotFoundError",
+    "ModelRunner",
     "ModelStats",
     "NDJSONDecoder",
     "NotFoundError",
@@ -139,6 +149,7 @@ __all__ = [
     "OpenAIClient",
     "OpenAIModel",
     "Options",
+    "OutputManager",
     "ProcessModel",
     "ProcessResponse",
     "ProgressResponse",
