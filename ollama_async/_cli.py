@@ -170,16 +170,29 @@ async def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
+def chat_repl(args: argparse.Namespace, out: TextIO) -> int:
+    """The chat REPL. The prompt runs in the main thread; each answer runs on one persistent
+    event loop, so Ctrl-C during an answer cancels just that answer's task (its connection
+    closes and the server stops), and Ctrl-C or Ctrl-D at the prompt leaves."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
+    loop = asyncio.new_event_loop()
+    timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
+    client = Client(args.host, timeouts=timeouts)
     history: list[dict[str, str]] = []
-    loop = asyncio.get_running_loop()
-    async with _client(args) as client:
+
+    async def answer(stream: Any) -> None:
+        async for piece in stream:
+            out.write(piece)
+            out.flush()
+
+    try:
+        loop.run_until_complete(client.__aenter__())
         out.write(f"Chatting with {args.model}. Ctrl-C stops an answer; Ctrl-D exits.\n")
+        out.flush()
         while True:
             try:
-                line = await loop.run_in_executor(None, input, ">>> ")
+                line = input(">>> ")
             except (EOFError, KeyboardInterrupt):
                 out.write("\n")
                 return 0
@@ -189,24 +202,21 @@ async def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
                 return 0
             history.append({"role": "user", "content": line})
             stream = client.stream_tokens(args.model, messages=history)
-
-            async def answer(s: Any = stream) -> None:
-                async for piece in s:
-                    out.write(piece)
-                    out.flush()
-
-            task = asyncio.ensure_future(answer())
+            task = loop.create_task(answer(stream))
             try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
+                loop.run_until_complete(task)
+            except KeyboardInterrupt:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+                    loop.run_until_complete(task)
                 out.write("\n[stopped]\n")
                 history.pop()
                 continue
             out.write("\n")
             history.append({"role": "assistant", "content": stream.text})
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.close()
 
 
 async def cmd_pull(args: argparse.Namespace, out: TextIO) -> int:
@@ -403,7 +413,6 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "demo": cmd_demo,
     "generate": cmd_generate,
-    "chat": cmd_chat,
     "pull": cmd_pull,
     "list": cmd_list,
     "ps": cmd_ps,
@@ -422,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:
+        if args.command == "chat":
+            return chat_repl(args, out)
         return asyncio.run(COMMANDS[args.command](args, out))
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

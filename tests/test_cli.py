@@ -165,6 +165,32 @@ def test_chat_repl_through_a_pty(emulator_url: str) -> None:
     assert text.count(">>> ") >= 2  # answered, then prompted again
 
 
+def test_ctrl_c_stops_the_answer_not_the_program(tmp_path: Path) -> None:
+    port = free_port()
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "ollama_async.testing", "--port", str(port),
+         "--tokens-per-second", "5"],
+        stdout=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert slow.stdout is not None
+    slow.stdout.readline()
+    try:
+        env = {**os.environ, "OLLAMA_HOST": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+        text = run_in_pty(
+            [sys.executable, "-m", "ollama_async", "chat", "llama3.2"],
+            env,
+            [(">>> ", "tell me a long story\r"), ("\x00", ""), (" ", "\x03"),
+             ("[stopped]", "second question\r"), ("\x00", ""), (" ", "\x03"),
+             ("[stopped]", "/bye\r")],
+        )  # fmt: skip
+    finally:
+        slow.terminate()
+        slow.wait(10)
+        slow.stdout.close()
+    assert text.count("[stopped]") == 2  # two answers stopped, the program went on
+    assert text.count(">>> ") >= 3 and "Traceback" not in text
+
+
 def test_pull_progress_through_a_pty(emulator_url: str) -> None:
     env = {**os.environ, "OLLAMA_HOST": emulator_url, "PYTHONPATH": str(ROOT), "TERM": "xterm"}
     text = run_in_pty([sys.executable, "-m", "ollama_async", "pull", "demo/pty-model"], env, [])
