@@ -50,6 +50,7 @@ from ._errors import (
     ServerError,
     ServerUnreachableError,
     StreamError,
+    TLSError,
     TotalTimeoutError,
 )
 from ._names import ModelName, normalize_model_name, parse_model_name, same_model
@@ -165,6 +166,7 @@ __all__ = [
     "ServerUnreachableError",
     "ShowResponse",
     "StreamError",
+    "TLSError",
     "ThinkingText",
     "Timeouts",
     "TokenLogprob",

@@ -7,6 +7,7 @@
     ├── ClientClosedError            the client was used after aclose()
     ├── OllamaConnectionError        the transport failed
     │   ├── ServerUnreachableError   nothing answered at the URL (is `ollama serve` running?)
+    │   ├── TLSError                 the server's certificate failed verification
     │   └── ConnectionLostError      the server closed the connection before the answer was whole
     │       └── IncompleteStreamError  a stream ended without its `done` chunk
     ├── OllamaTimeoutError           also a builtin TimeoutError
@@ -55,6 +56,7 @@ __all__ = [
     "ServerError",
     "ServerUnreachableError",
     "StreamError",
+    "TLSError",
     "TotalTimeoutError",
 ]
 
@@ -113,6 +115,14 @@ class ServerUnreachableError(OllamaConnectionError):
             "Start it with `ollama serve`, or set OLLAMA_HOST to where it listens."
         )
         self.url = url
+
+
+class TLSError(OllamaConnectionError):
+    """The TLS handshake failed, usually because the certificate could not be verified.
+
+    Verification is on by default; to trust a private CA, pass ``Client(ssl=context)``
+    with an ``ssl.SSLContext`` that loads it.
+    """
 
 
 class ConnectionLostError(OllamaConnectionError):

@@ -19,8 +19,8 @@ DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 
-_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
+_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,349}(:[0-9]{1,5})?")
 
 
@@ -67,9 +67,9 @@ def parse_model_name(name: str) -> ModelName:
     >>> parse_model_name("../etc/passwd")
     Traceback (most recent call last):
     ...
-    ollama_async._errors.InvalidRequestError: model: invalid host '..' in '../etc/passwd'
+    ollama_async._errors.InvalidRequestError: model: invalid model name '../etc/passwd'
     """
-    if not name or name != name.strip():
+    if not name or name != name.strip() or ".." in name:
         raise InvalidRequestError("model", f"invalid model name {name!r}")
     rest, tag = name, DEFAULT_TAG
     slash = rest.rfind("/")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Union
 import msgspec
 
 from ._errors import InvalidRequestError
+from ._names import parse_model_name
 from ._options import Options, check_options
 from ._types import ChatRequest, GenerateRequest, KeepAlive, Message, ThinkLevel, Tool
 
@@ -60,14 +61,14 @@ _THINK_LEVELS = ("low", "medium", "high")
 
 
 def check_model(model: object, field: str = "model") -> str:
-    """A model name must be a non-empty string without whitespace or control characters."""
+    """A model name must follow Ollama's rules (see ``parse_model_name``): no whitespace,
+    control characters, ``..`` or empty parts. Cached, so cheap on every request."""
     if not isinstance(model, str) or not model:
         raise InvalidRequestError(field, "a model name is required (for example 'llama3.2')")
-    for ch in model:
-        if ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise InvalidRequestError(
-                field, f"model name {model!r} contains whitespace or a control character"
-            )
+    try:
+        parse_model_name(model)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(field, str(exc).partition(": ")[2]) from None
     return model
 
 

@@ -25,6 +25,7 @@ from ._errors import (
     OllamaError,
     ProtocolError,
     ServerUnreachableError,
+    TLSError,
     TotalTimeoutError,
     error_for_status,
 )
@@ -47,6 +48,11 @@ def map_transport_error(exc: BaseException, url: str, *, in_body: bool = False) 
         return IdleTimeoutError(f"no data from {url} within the idle timeout")
     if isinstance(exc, asyncio.TimeoutError):
         return TotalTimeoutError(f"request to {url} exceeded the total timeout")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return TLSError(
+            f"TLS verification failed for {url}: {exc}; pass Client(ssl=...) with an "
+            "SSLContext that trusts the server's certificate"
+        )
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return ServerUnreachableError(url, "host name could not be resolved")
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -177,7 +183,7 @@ class Transport:
                 err = map_transport_error(exc, url)
                 retryable = isinstance(
                     err, ServerUnreachableError | ConnectTimeoutError | ConnectionLostError
-                ) and not isinstance(exc, aiohttp.ClientConnectorDNSError)
+                ) and not isinstance(exc, aiohttp.ClientConnectorDNSError)  # TLSError: never
                 if retryable and attempt < policy.retries and _replayable(payload):
                     await asyncio.sleep(policy.delay(attempt))
                     attempt += 1
