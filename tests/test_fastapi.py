@@ -36,7 +36,7 @@ async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, E
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+    while not server.started:
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}", emu
@@ -83,7 +83,7 @@ async def test_client_disconnect_cancels_the_upstream_request_within_1s(
         left_at = time.monotonic()
         r.close()  # the app's client goes away mid-stream
     deadline = left_at + 1.0
-    while time.monotonic() < deadline and emu.in_flight:  # noqa: ASYNC110
+    while time.monotonic() < deadline and emu.in_flight:
         await asyncio.sleep(0.01)
     rec = emu.requests[-1]
     assert rec.client_disconnected and not rec.completed
