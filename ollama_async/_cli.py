@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -172,8 +173,8 @@ async def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
 
 def chat_repl(args: argparse.Namespace, out: TextIO) -> int:
     """The chat REPL. The prompt runs in the main thread; each answer runs on one persistent
-    event loop, so Ctrl-C during an answer cancels just that answer's task (its connection
-    closes and the server stops), and Ctrl-C or Ctrl-D at the prompt leaves."""
+    event loop, where Ctrl-C cancels just that answer's task (its connection closes and the
+    server stops); Ctrl-C or Ctrl-D at the prompt leaves."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
     loop = asyncio.new_event_loop()
@@ -203,15 +204,17 @@ def chat_repl(args: argparse.Namespace, out: TextIO) -> int:
             history.append({"role": "user", "content": line})
             stream = client.stream_tokens(args.model, messages=history)
             task = loop.create_task(answer(stream))
+            # While an answer runs, Ctrl-C cancels just that task, from inside the loop
+            # (a KeyboardInterrupt raised in the middle of a callback could leave it stuck).
+            loop.add_signal_handler(signal.SIGINT, task.cancel)
             try:
                 loop.run_until_complete(task)
-            except KeyboardInterrupt:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
-                    loop.run_until_complete(task)
+            except asyncio.CancelledError:
                 out.write("\n[stopped]\n")
                 history.pop()
                 continue
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
             out.write("\n")
             history.append({"role": "assistant", "content": stream.text})
     finally:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
-from ._errors import IncompleteStreamError, InvalidRequestError, OllamaError
+from ._errors import InvalidRequestError, OllamaError
 from ._ndjson import decode_error
 from ._openai_types import (
     ChatCompletion,
@@ -61,6 +61,7 @@ class EventStream(_Stream[Any, Any]):
     """
 
     __slots__ = ("_event_type", "_mode")
+    _missing_end = "data: [DONE]"
 
     def __init__(
         self, opener: Opener, event_type: type[Any], max_line_bytes: int, url: str, mode: str
@@ -72,18 +73,12 @@ class EventStream(_Stream[Any, Any]):
     async def _iterate(self) -> AsyncGenerator[Any, None]:
         try:
             resp = await self._start()
-            read = resp.content.readany
             decoder: SSEDecoder[Any] = SSEDecoder(self._event_type, self._max_line_bytes)
             mode = self._mode
             last: Any = None
-            while True:
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise map_transport_error(exc, self._url, in_body=True) from exc
-                if mode == "bytes" and data:
+            async for data, events in self._batches(resp, decoder):
+                if mode == "bytes":
                     yield data
-                events = decoder.feed(data) if data else decoder.flush()
                 if events:
                     last = events[-1]
                     texts = [_event_text(e) for e in events]
@@ -95,20 +90,14 @@ class EventStream(_Stream[Any, Any]):
                         for t in texts:
                             if t:
                                 yield t
-                if decoder.error is not None:
-                    raise decoder.error
                 if decoder.done:
                     self.final = last
                     if mode == "bytes":
-                        while rest := await read():
+                        while rest := await resp.content.readany():
                             yield rest
                     else:
                         await self._finish(resp)
                     return
-                if not data:
-                    raise IncompleteStreamError(
-                        f"the event stream from {self._url} ended without data: [DONE]"
-                    )
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:

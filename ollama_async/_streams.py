@@ -132,6 +132,31 @@ class _Stream(Generic[T, F]):
         exc.partial_text = self.text
         return exc
 
+    _missing_end = "its final (done) chunk"
+
+    async def _batches(
+        self, resp: aiohttp.ClientResponse, decoder: Any
+    ) -> AsyncGenerator[tuple[bytes, list[Any]], None]:
+        """Each read of the body with the records it completed; raises the typed errors:
+        a transport failure, the decoder's first bad line, or the end of the body (which
+        means no done record came: the caller returns as soon as it sees one)."""
+        read = resp.content.readany
+        feed = decoder.feed
+        while True:
+            try:
+                data = await read()
+            except _READ_ERRORS as exc:
+                raise map_transport_error(exc, self._url, in_body=True) from exc
+            items = feed(data) if data else decoder.flush()
+            if data or items:
+                yield data, items
+            if decoder.error is not None:
+                raise decoder.error
+            if not data:
+                raise IncompleteStreamError(
+                    f"the stream from {self._url} ended without {self._missing_end}"
+                )
+
     async def _finish(self, resp: aiohttp.ClientResponse) -> None:
         """After the done chunk: read the chunked terminator so the connection can be reused."""
         try:
@@ -161,36 +186,24 @@ class ChunkStream(_Stream[F, F]):
     async def _iterate(self) -> AsyncGenerator[F, None]:
         try:
             resp = await self._start()
-            read = resp.content.readany
             decoder: NDJSONDecoder[F] = NDJSONDecoder(self._final_type, self._max_line_bytes)
-            feed = decoder.feed
             text_of = self._text_of
             keep = self._keep
-            while True:
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise map_transport_error(exc, self._url, in_body=True) from exc
-                items = feed(data) if data else decoder.flush()
-                if items:
-                    last = items[-1]
-                    if last.error is not None:
-                        items.pop()
-                    keep(text_of(items))
-                    for item in items:
-                        yield item
-                    if last.error is not None:
-                        raise StreamError(last.error)
-                    if last.done:
-                        self.final = last
-                        await self._finish(resp)
-                        return
-                if decoder.error is not None:
-                    raise decoder.error
-                if not data:
-                    raise IncompleteStreamError(
-                        f"the stream from {self._url} ended without its final (done) chunk"
-                    )
+            async for _data, items in self._batches(resp, decoder):
+                if not items:
+                    continue
+                last = items[-1]
+                if last.error is not None:
+                    items.pop()
+                keep(text_of(items))
+                for item in items:
+                    yield item
+                if last.error is not None:
+                    raise StreamError(last.error)
+                if last.done:
+                    self.final = last
+                    await self._finish(resp)
+                    return
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
@@ -223,45 +236,31 @@ class TokenStream(_Stream[str, F]):
     async def _iterate(self) -> AsyncGenerator[str, None]:
         try:
             resp = await self._start()
-            read = resp.content.readany
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._lean, self._max_line_bytes)
-            feed = decoder.feed
             chat = self._lean is _ChatText
             thinking = self._thinking
             keep = self._keep
-            while True:
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise map_transport_error(exc, self._url, in_body=True) from exc
-                items = feed(data) if data else decoder.flush()
-                if items:
-                    last = items[-1]
-                    if last.error is not None:
-                        items.pop()
-                    if thinking:
-                        texts = _with_thinking(items, chat)
-                    elif chat:
-                        texts = [
-                            i.message.content for i in items if i.message and i.message.content
-                        ]
-                    else:
-                        texts = [i.response for i in items if i.response]
-                    keep([t for t in texts if type(t) is str] if thinking else texts)
-                    for text in texts:
-                        yield text
-                    if last.error is not None:
-                        raise StreamError(last.error)
-                    if last.done:
-                        self.final = self._decode_final(decoder.last_segment)
-                        await self._finish(resp)
-                        return
-                if decoder.error is not None:
-                    raise decoder.error
-                if not data:
-                    raise IncompleteStreamError(
-                        f"the stream from {self._url} ended without its final (done) chunk"
-                    )
+            async for _data, items in self._batches(resp, decoder):
+                if not items:
+                    continue
+                last = items[-1]
+                if last.error is not None:
+                    items.pop()
+                if thinking:
+                    texts = _with_thinking(items, chat)
+                elif chat:
+                    texts = [m.content for i in items if (m := i.message) and m.content]
+                else:
+                    texts = [i.response for i in items if i.response]
+                keep([t for t in texts if type(t) is str] if thinking else texts)
+                for text in texts:
+                    yield text
+                if last.error is not None:
+                    raise StreamError(last.error)
+                if last.done:
+                    self.final = self._decode_final(decoder.last_segment)
+                    await self._finish(resp)
+                    return
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:

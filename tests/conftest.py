@@ -19,6 +19,7 @@ import pytest
 from aiohttp import ClientResponse, web
 
 from ollama_async import Client, RetryPolicy, Timeouts
+from ollama_async.testing import Emulator
 
 
 class _NoWriter:
@@ -228,6 +229,15 @@ async def server() -> AsyncIterator[StreamServer]:
     await srv.start()
     yield srv
     await srv.close()
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    """A started emulator (as fast as it goes)."""
+    e = Emulator()
+    await e.start()
+    yield e
+    await e.close()
 
 
 def acquired(client: Client) -> int:

@@ -8,7 +8,6 @@ import socket
 import stat
 import sys
 import tracemalloc
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -32,14 +31,6 @@ from ollama_async.testing import Emulator, Fault
 from .conftest import acquired
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    e = Emulator()
-    await e.start()
-    yield e
-    await e.close()
 
 
 def get_weather(city: str, days: int = 1) -> str:

@@ -30,14 +30,6 @@ from .wire import load_capture
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    e = Emulator()
-    await e.start()
-    yield e
-    await e.close()
-
-
-@pytest.fixture
 async def ec(emu: Emulator) -> AsyncIterator[Client]:
     async with Client(emu.url, retry=RetryPolicy(retries=0), timeouts=Timeouts(idle=2)) as c:
         yield c

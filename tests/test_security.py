@@ -6,7 +6,6 @@ import logging
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from ollama_async import Client, InvalidRequestError, OllamaError, RetryPolicy, 
 from ollama_async.testing import Emulator, Fault
 
 KEY = "sk-very-secret-key-4711"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    e = Emulator()
-    await e.start()
-    yield e
-    await e.close()
 
 
 async def test_api_key_never_in_reprs_errors_or_logs(

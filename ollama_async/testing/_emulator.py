@@ -516,9 +516,7 @@ class Emulator:
     async def _api_embed(self, request: web.Request) -> web.StreamResponse:
         body = self._body(request)
         m = self._model(body)
-        if "embedding" not in m.capabilities:
-            raise _HTTPError(501, "This server does not support embeddings. Start it with "
-                             "`--embeddings`")  # fmt: skip
+        _require_embeddings(m, 501)
         inputs = body.get("input", "")
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         dims = int(body.get("dimensions") or m.embedding_length)
@@ -536,9 +534,7 @@ class Emulator:
     async def _api_embeddings(self, request: web.Request) -> web.StreamResponse:
         body = self._body(request)
         m = self._model(body)
-        if "embedding" not in m.capabilities:
-            raise _HTTPError(500, "This server does not support embeddings. Start it with "
-                             "`--embeddings`")  # fmt: skip
+        _require_embeddings(m, 500)
         vec = embedding(m.name, str(body.get("prompt", "")), m.embedding_length)
         return _json({"embedding": vec})
 
@@ -774,9 +770,7 @@ class Emulator:
     async def _v1_embeddings(self, request: web.Request) -> web.StreamResponse:
         body = self._body(request)
         m = self._model(body)
-        if "embedding" not in m.capabilities:
-            raise _HTTPError(501, "This server does not support embeddings. Start it with "
-                             "`--embeddings`")  # fmt: skip
+        _require_embeddings(m, 501)
         inputs = body.get("input", "")
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         data = [{"object": "embedding", "embedding": embedding(m.name, t, m.embedding_length),
@@ -802,6 +796,14 @@ class Emulator:
 
 class _Done(Exception):
     """The stream was ended early on purpose (an error line was sent)."""
+
+
+def _require_embeddings(m: StoredModel, status: int) -> None:
+    """A model without the embedding capability answers as the real server does."""
+    if "embedding" not in m.capabilities:
+        raise _HTTPError(
+            status, "This server does not support embeddings. Start it with `--embeddings`"
+        )
 
 
 def _json(data: Any, status: int = 200, ctype: str = JSON_TYPE) -> web.Response:
