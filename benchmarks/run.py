@@ -561,6 +561,8 @@ def header(args: argparse.Namespace) -> None:
           f"{ver('msgspec')}, ollama (official) {ver('ollama')}, ollama_async "
           f"{ollama_async.__version__}")  # fmt: skip
     print("- load server: benchmarks/load_server.py on CPU 1, client on CPU 0")
+    loop = "uvloop" if args.uvloop else "asyncio (default loop)"
+    print(f"- client event loop: {loop}")
 
 
 def main() -> None:
@@ -569,11 +571,16 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small numbers, one rep")
     ap.add_argument("--only", default="stream,ttft,rss,concurrent,batch")
+    ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     ap.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {0})
+    if args.uvloop:
+        import uvloop
+
+        uvloop.install()
     if args.rss_child:
         rss_child(args.rss_child, args.url, args.chunks)
         return
