@@ -70,11 +70,23 @@ def map_transport_error(exc: BaseException, url: str, *, in_body: bool = False) 
     raise exc
 
 
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
 def check_header(name: str, value: str) -> None:
-    """Refuse header names and values that could split or smuggle a request."""
-    for part, what in ((name, "name"), (value, "value")):
-        if any(c in part for c in "\r\n\0"):
-            raise InvalidRequestError(f"headers[{name!r}]", f"the {what} contains CR, LF or NUL")
+    """Refuse header names and values that could split or smuggle a request.
+
+    A name must be an HTTP token (RFC 9110: no space, colon or control character); a value
+    must not hold CR, LF or NUL.
+    """
+    if any(c in value for c in "\r\n\0"):
+        raise InvalidRequestError(f"headers[{name!r}]", "the value contains CR, LF or NUL")
+    if not name or not set(name) <= _TOKEN_CHARS:
+        raise InvalidRequestError(
+            f"headers[{name!r}]", "the name must be an HTTP token (no space, colon or control)"
+        )
 
 
 class Transport:
