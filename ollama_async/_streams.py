@@ -315,15 +315,15 @@ class ByteStream(_Stream[bytes, F]):
                     tail_size += len(data)
                 ended_line = data.endswith(b"\n")
                 yield data
-            self._check_end(b"".join(tail))
+            self._check_end(tail)
             self._close()
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
             self._close()
 
-    def _check_end(self, tail: bytes) -> None:
-        line = tail.rstrip().rpartition(b"\n")[2].strip()
+    def _check_end(self, tail: list[bytes]) -> None:
+        line = _last_line(tail)
         if not line:
             raise IncompleteStreamError(f"the stream from {self._url} ended without any chunk")
         try:
@@ -337,6 +337,19 @@ class ByteStream(_Stream[bytes, F]):
                 f"the stream from {self._url} ended without its final (done) chunk"
             )
         self.final = final
+
+
+def _last_line(reads: list[bytes]) -> bytes:
+    """The last non-blank line of the joined reads, copying only that line where it lies
+    in the last read (the common case: no join, no strip of a 64 KiB read)."""
+    data = reads[-1] if reads else b""
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n":
+        end -= 1
+    start = data.rfind(b"\n", 0, end) + 1
+    if start or len(reads) == 1:
+        return data[start:end].strip()
+    return b"".join(reads).rstrip().rpartition(b"\n")[2].strip()
 
 
 def _texts_of_generate(items: list[Any]) -> list[str]:

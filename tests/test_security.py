@@ -73,7 +73,7 @@ async def test_no_prompt_text_in_logs_at_any_level(
 @pytest.mark.parametrize(
     "headers",
     [{"X-A": "ok\r\nX-Injected: 1"}, {"X-A": "ok\nX-Injected: 1"}, {"X-B\r\nX": "v"},
-     {"X-C": "nul\x00byte"}],
+     {"X-C": "nul\x00byte"}, {"X-D: forged": "v"}, {"X E": "v"}, {"": "v"}],
 )  # fmt: skip
 async def test_header_splitting_is_refused(headers: dict[str, str]) -> None:
     with pytest.raises(InvalidRequestError):
