@@ -10,7 +10,7 @@ import asyncio
 import gc
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,6 +221,28 @@ class StreamServer:
         await resp.write_eof()
         rec.completed = True
         return resp
+
+
+@pytest.fixture(autouse=True)
+def no_acquired_connection_at_close(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After every test: no client was closed while holding an acquired connection (a stream
+    that was left without closing its response would show up here)."""
+    from ollama_async._transport import Transport
+
+    leaks: list[int] = []
+    original = Transport.aclose
+
+    async def checked_aclose(self: Transport) -> None:
+        session = self._session
+        if session is not None and not session.closed and session.connector is not None:
+            held = len(session.connector._acquired)
+            if held:
+                leaks.append(held)
+        await original(self)
+
+    monkeypatch.setattr(Transport, "aclose", checked_aclose)
+    yield
+    assert not leaks, f"clients closed while holding {leaks} acquired connection(s)"
 
 
 @pytest.fixture
