@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
+from . import audit
 from ._api_types import (
     EmbeddingsResponse,
     EmbedResponse,
@@ -69,6 +71,7 @@ class ModelAPI:
     ) -> T | None:
         transport = self._transport
         payload = _encode(body) if body is not None else None
+        started = time.monotonic()
         resp = await transport.request(method, path, payload, model=model)
         try:
             data = await resp.read()
@@ -76,12 +79,15 @@ class ModelAPI:
             raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
         finally:
             resp.release()
-        if type is None:
-            return None
-        try:
-            return msgspec.json.decode(data, type=type)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-            raise decode_error(exc, data) from None
+        result = None
+        if type is not None:
+            try:
+                result = msgspec.json.decode(data, type=type)
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+                raise decode_error(exc, data) from None
+        audit.record(transport.base_url + path, model=model, status=resp.status, final=result,
+                     nbytes=len(data), duration=time.monotonic() - started)  # fmt: skip
+        return result
 
     async def version(self) -> str:
         """The server's version string (``GET /api/version``).
@@ -375,6 +381,7 @@ class ModelAPI:
             self.max_line_bytes,
             resume=resume,
             retry=transport.retry,
+            model=model,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl as _ssl
+import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import aiohttp
 import msgspec
 
+from . import audit
 from ._admin import ModelAPI
 from ._config import RetryPolicy, Timeouts, resolve_host
 from ._errors import StreamError
@@ -28,6 +30,13 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 R = TypeVar("R", bound=_Final)
+S = TypeVar("S", ChunkStream[Any], TokenStream[Any], ByteStream[Any])
+
+
+def _named(stream: S, model: str) -> S:
+    stream._model = model  # for the audit log
+    return stream
+
 
 _encode = msgspec.json.Encoder().encode
 _decode_generate = msgspec.json.Decoder(GenerateResponse).decode
@@ -151,8 +160,8 @@ class Client(ModelAPI):
         request = build_request(model, prompt, messages, fields, stream=True)
         opener, url = self._opener(request)
         if isinstance(request, ChatRequest):
-            return ChunkStream(opener, ChatResponse, self.max_line_bytes, url)
-        return ChunkStream(opener, GenerateResponse, self.max_line_bytes, url)
+            return _named(ChunkStream(opener, ChatResponse, self.max_line_bytes, url), model)
+        return _named(ChunkStream(opener, GenerateResponse, self.max_line_bytes, url), model)
 
     @overload
     def stream_tokens(
@@ -197,9 +206,10 @@ class Client(ModelAPI):
         """
         request = build_request(model, prompt, messages, fields, stream=True)
         opener, url = self._opener(request)
+        limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
-            return TokenStream(opener, ChatResponse, self.max_line_bytes, url, include_thinking)
-        return TokenStream(opener, GenerateResponse, self.max_line_bytes, url, include_thinking)
+            return _named(TokenStream(opener, ChatResponse, limit, url, include_thinking), model)
+        return _named(TokenStream(opener, GenerateResponse, limit, url, include_thinking), model)
 
     @overload
     def stream_bytes(
@@ -233,8 +243,8 @@ class Client(ModelAPI):
         request = build_request(model, prompt, messages, fields, stream=True)
         opener, url = self._opener(request)
         if isinstance(request, ChatRequest):
-            return ByteStream(opener, ChatResponse, self.max_line_bytes, url)
-        return ByteStream(opener, GenerateResponse, self.max_line_bytes, url)
+            return _named(ByteStream(opener, ChatResponse, self.max_line_bytes, url), model)
+        return _named(ByteStream(opener, GenerateResponse, self.max_line_bytes, url), model)
 
     def _opener(self, request: GenerateRequest | ChatRequest) -> tuple[Any, str]:
         path = "/api/chat" if isinstance(request, ChatRequest) else "/api/generate"
@@ -263,8 +273,10 @@ class Client(ModelAPI):
         """
         request = build_request(model, prompt, None, fields, stream=False)
         assert isinstance(request, GenerateRequest)
+        started = time.monotonic()
         body = await self._post_whole("/api/generate", request)
         reply = self._decode_whole(body, _decode_generate)
+        self._audit_whole("/api/generate", model, started, body, reply)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -280,8 +292,10 @@ class Client(ModelAPI):
             print(r.message.content)
         """
         request = build_request(model, None, messages, fields, stream=False)
+        started = time.monotonic()
         body = await self._post_whole("/api/chat", request)
         reply = self._decode_whole(body, _decode_chat)
+        self._audit_whole("/api/chat", model, started, body, reply)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -319,6 +333,10 @@ class Client(ModelAPI):
             raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
         finally:
             resp.release()
+
+    def _audit_whole(self, path: str, model: str, started: float, body: bytes, reply: Any) -> None:
+        audit.record(self._transport.base_url + path, model=model, status=200, final=reply,
+                     nbytes=len(body), duration=time.monotonic() - started)  # fmt: skip
 
     @staticmethod
     def _decode_whole(body: bytes, decode: Callable[[bytes], R]) -> R:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from . import audit
 from ._api_types import ProgressResponse, PullProgress
 from ._config import RetryPolicy
 from ._errors import ConnectionLostError, IncompleteStreamError, OllamaError, StreamError
@@ -37,6 +39,7 @@ class ProgressStream:
     __slots__ = (
         "_iterated",
         "_max_line_bytes",
+        "_model",
         "_opener",
         "_resp",
         "_resumes",
@@ -55,7 +58,9 @@ class ProgressStream:
         *,
         resume: bool,
         retry: RetryPolicy,
+        model: str = "",
     ) -> None:
+        self._model = model
         self._opener = opener
         self._url = url
         self._max_line_bytes = max_line_bytes
@@ -117,7 +122,10 @@ class ProgressStream:
                 self.resumed += 1
 
     async def _one_pass(self) -> AsyncGenerator[ProgressResponse, None]:
+        started = time.monotonic()
         resp = self._resp = await self._opener()
+        nbytes = 0
+        error: BaseException | None = None
         try:
             decoder = NDJSONDecoder(ProgressResponse, self._max_line_bytes)
             read = resp.content.readany
@@ -127,6 +135,7 @@ class ProgressStream:
                     data = await read()
                 except _READ_ERRORS as exc:
                     raise map_transport_error(exc, self._url, in_body=True) from exc
+                nbytes += len(data)
                 items = decoder.feed(data) if data else decoder.flush()
                 for item in items:
                     if item.error is not None:
@@ -143,9 +152,12 @@ class ProgressStream:
                             f"the progress stream from {self._url} ended before success"
                         )
                     return
-        except OllamaError:
+        except OllamaError as exc:
+            error = exc
             raise
         finally:
+            audit.record(self._url, model=self._model, status=resp.status, nbytes=nbytes,
+                         duration=time.monotonic() - started, error=error)  # fmt: skip
             self._resp = None
             if self.final is not None and resp.content.at_eof():
                 resp.release()

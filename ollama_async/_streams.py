@@ -11,6 +11,7 @@ the response on the spot. Either way the server sees the disconnect and stops ge
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -18,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 import msgspec
 
+from . import audit
 from ._errors import IncompleteStreamError, OllamaError, StreamError
 from ._ndjson import NDJSONDecoder, decode_error
 from ._transport import map_transport_error
@@ -34,6 +36,10 @@ _READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 _COMPACT_AT = 4096
 
 
+class _ClosedEarly(Exception):
+    """Audit-log marker: the caller stopped reading before the stream ended."""
+
+
 class ThinkingText(str):
     """A piece of thinking text from :meth:`Client.stream_tokens` with ``thinking=True``.
 
@@ -47,14 +53,19 @@ class _Stream(Generic[T, F]):
     """Shared machinery: opening, closing, the text kept so far, the final chunk."""
 
     __slots__ = (
+        "_audited",
         "_blocks",
         "_done",
         "_final_type",
         "_iterated",
         "_max_line_bytes",
+        "_model",
+        "_nbytes",
         "_opener",
         "_pieces",
         "_resp",
+        "_started",
+        "_status",
         "_url",
         "final",
     )
@@ -69,6 +80,11 @@ class _Stream(Generic[T, F]):
         self._done = False
         self._pieces: list[str] = []
         self._blocks: list[str] = []
+        self._model = ""
+        self._nbytes = 0
+        self._started = 0.0
+        self._status: int | None = None
+        self._audited = False
         self.final: F | None = None
         """The last chunk (``done=True``) with the statistics, once the stream has ended."""
 
@@ -91,7 +107,9 @@ class _Stream(Generic[T, F]):
         if self._resp is None:
             if self._done:
                 raise RuntimeError("this stream has already ended")
+            self._started = time.monotonic()
             self._resp = await self._opener()
+            self._status = self._resp.status
         return self._resp
 
     async def __aenter__(self: S) -> S:
@@ -110,7 +128,18 @@ class _Stream(Generic[T, F]):
         """Close the HTTP response now (the server stops generating); idempotent."""
         self._close()
 
+    def _audit(self, error: BaseException | None) -> None:
+        if self._audited or self._status is None:  # failures before the body: the transport
+            return
+        self._audited = True
+        if error is None and self.final is None:
+            error = _ClosedEarly()
+        audit.record(self._url, model=self._model, status=self._status, final=self.final,
+                     nbytes=self._nbytes, duration=time.monotonic() - self._started,
+                     error=error)  # fmt: skip
+
     def _close(self) -> None:
+        self._audit(None)
         self._done = True
         resp, self._resp = self._resp, None
         if resp is not None:
@@ -130,6 +159,7 @@ class _Stream(Generic[T, F]):
 
     def _fail(self, exc: OllamaError) -> OllamaError:
         exc.partial_text = self.text
+        self._audit(exc)
         return exc
 
     _missing_end = "its final (done) chunk"
@@ -147,6 +177,7 @@ class _Stream(Generic[T, F]):
                 data = await read()
             except _READ_ERRORS as exc:
                 raise map_transport_error(exc, self._url, in_body=True) from exc
+            self._nbytes += len(data)
             items = feed(data) if data else decoder.flush()
             if data or items:
                 yield data, items
@@ -314,6 +345,7 @@ class ByteStream(_Stream[bytes, F]):
                     tail.append(data)
                     tail_size += len(data)
                 ended_line = data.endswith(b"\n")
+                self._nbytes += len(data)
                 yield data
             self._check_end(tail)
             self._close()

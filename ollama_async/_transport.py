@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as _ssl
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
+from . import audit
 from ._config import RetryPolicy, Timeouts, parse_retry_after
 from ._errors import (
     ClientClosedError,
@@ -182,6 +184,7 @@ class Transport:
         if not self._owns_session:
             extra["ssl"] = self._ssl
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 resp = await session.request(
@@ -200,6 +203,7 @@ class Transport:
                     await asyncio.sleep(policy.delay(attempt))
                     attempt += 1
                     continue
+                audit.record(url, model=model, duration=time.monotonic() - started, error=err)
                 raise err from exc
             status = resp.status
             log.debug("%s %s -> %d", method, path, status)
@@ -216,7 +220,7 @@ class Transport:
                 await asyncio.sleep(policy.delay(attempt, retry_after))
                 attempt += 1
                 continue
-            raise error_for_status(
+            err = error_for_status(
                 status,
                 error_body,
                 resp.headers.get("Content-Type", ""),
@@ -224,6 +228,9 @@ class Transport:
                 model=model,
                 retry_after=retry_after,
             )
+            audit.record(url, model=model, status=status, nbytes=len(error_body),
+                         duration=time.monotonic() - started, error=err)  # fmt: skip
+            raise err
 
 
 def _replayable(payload: Any) -> bool:
