@@ -53,6 +53,7 @@ from ._errors import (
     TLSError,
     TotalTimeoutError,
 )
+from ._hardware import FitEstimate, estimate_fit
 from ._names import ModelName, normalize_model_name, parse_model_name, same_model
 from ._ndjson import DEFAULT_MAX_LINE_BYTES, LineSplitter, NDJSONDecoder
 from ._openai import EventStream, OpenAIClient
@@ -121,6 +122,7 @@ __all__ = [
     "EventStream",
     "ExecutionOptions",
     "Failed",
+    "FitEstimate",
     "GenerateRequest",
     "GenerateResponse",
     "IdleTimeoutError",
@@ -178,6 +180,7 @@ __all__ = [
     "TotalTimeoutError",
     "Usage",
     "__version__",
+    "estimate_fit",
     "normalize_model_name",
     "parse_host",
     "parse_model_name",

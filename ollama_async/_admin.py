@@ -23,6 +23,7 @@ from ._api_types import (
     ShowResponse,
 )
 from ._errors import InvalidRequestError
+from ._hardware import FitEstimate, estimate_fit
 from ._ndjson import decode_error
 from ._options import check_options
 from ._progress import ProgressStream
@@ -155,6 +156,16 @@ class ModelAPI:
         result = await self._call("POST", "/api/show", body, ShowResponse, model=model)
         assert result is not None
         return result
+
+    async def check_fit(self, model: str, *, context_length: int | None = None) -> FitEstimate:
+        """Estimate whether ``model`` fits in this machine's free RAM/VRAM (from ``show``).
+
+        Example::
+
+            fit = await client.check_fit("llama3.2", context_length=8192)
+            print(fit.summary())
+        """
+        return estimate_fit(await self.show(model), context_length=context_length)
 
     async def embed(
         self,

@@ -251,6 +251,9 @@ async def cmd_ps(args: argparse.Namespace, out: TextIO) -> int:
 async def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     async with _client(args) as client:
         info = await client.show(args.model)
+    from ._hardware import estimate_fit
+
+    fit = estimate_fit(info)
     d = info.details
     out.write(f"  {'family':16} {d.family if d else ''}\n")
     out.write(f"  {'parameters':16} {d.parameter_size if d else ''}\n")
@@ -259,6 +262,7 @@ async def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     for key, value in sorted((info.model_info or {}).items()):
         if key.endswith(("context_length", "embedding_length", "block_count")):
             out.write(f"  {key.rsplit('.', 1)[-1]:16} {value}\n")
+    out.write(f"  {'hardware fit':16} {fit.summary()}\n")
     return 0
 
 

@@ -252,3 +252,20 @@ async def test_auto_start_without_an_executable_says_so(tmp_path: Path) -> None:
         await m.cleanup()
     assert "no `ollama` executable" in str(info.value)
     await asyncio.sleep(0)
+
+
+async def test_hardware_fit_from_show_and_the_machine(emu: Emulator) -> None:
+    from ollama_async import estimate_fit
+
+    async with Client(emu.url) as c:
+        fit = await c.check_fit("tiny", context_length=512)
+        show = await c.show("tiny")
+    assert fit.parameters == 119488 and fit.context_length == 512
+    assert fit.free_ram_bytes is not None and fit.verdict in ("fits in RAM", "fits in VRAM")
+    assert "GB" in fit.summary()
+    big = estimate_fit(show, free_ram=10**4, free_vram=None, read_machine=False)
+    assert big.verdict == "does not fit"
+    gpu = estimate_fit(show, free_ram=10**4, free_vram=10**12, read_machine=False)
+    assert gpu.verdict == "fits in VRAM"
+    unknown = estimate_fit(show, read_machine=False)
+    assert unknown.verdict == "unknown"

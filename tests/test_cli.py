@@ -66,6 +66,7 @@ def test_generate_list_show_ps(emulator_url: str) -> None:
     assert r.returncode == 0 and "llama3.2:latest" in r.stdout and "NAME" in r.stdout
     r = cli(emulator_url, "show", "llama3.2")
     assert r.returncode == 0 and "capabilities" in r.stdout and "completion" in r.stdout
+    assert "hardware fit" in r.stdout and "fits in" in r.stdout
     r = cli(emulator_url, "ps")
     assert r.returncode == 0 and "llama3.2:latest" in r.stdout  # loaded by generate
 
