@@ -91,6 +91,7 @@ from ._types import (
     ToolCallFunction,
     ToolFunction,
 )
+from ._updates import UpdateStatus, check_updates
 
 __version__ = "0.1.0"
 
@@ -178,8 +179,10 @@ __all__ = [
     "ToolCallFunction",
     "ToolFunction",
     "TotalTimeoutError",
+    "UpdateStatus",
     "Usage",
     "__version__",
+    "check_updates",
     "estimate_fit",
     "normalize_model_name",
     "parse_host",

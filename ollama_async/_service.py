@@ -18,6 +18,7 @@ from ._client import Client
 from ._config import Timeouts
 from ._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
 from ._names import normalize_model_name
+from ._updates import UpdateStatus, check_updates
 
 __all__ = ["ModelStats", "OllamaManager"]
 
@@ -224,6 +225,17 @@ class OllamaManager:
         if found is None:
             raise ModelNotFoundError(404, f"model '{name}' not found after pulling", model=name)
         return found
+
+    async def check_updates(self, *, insecure: bool = False) -> list[UpdateStatus]:
+        """Each local model: up to date, outdated or unknown against its registry (nothing
+        is pulled); see :func:`check_updates`.
+
+        Example::
+
+            for s in await manager.check_updates():
+                print(s.model, s.status)
+        """
+        return await check_updates(self.client, insecure=insecure)
 
     async def get_model_stats(self) -> ModelStats:
         """Count, total size, size on disk (shared blobs once) and size by family.
