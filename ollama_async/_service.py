@@ -14,10 +14,12 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from ._api_types import ModelInfo, ProgressResponse
+from ._cli_backend import OllamaCLI
 from ._client import Client
 from ._config import Timeouts
 from ._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
 from ._names import normalize_model_name
+from ._types import GenerateResponse
 from ._updates import UpdateStatus, check_updates
 
 __all__ = ["ModelStats", "OllamaManager"]
@@ -62,6 +64,7 @@ class OllamaManager:
         ollama_path: str | None = None,
         start_timeout: float = 30.0,
         cache_ttl: float = 5.0,
+        use_http_api: bool = True,
     ) -> None:
         self.client = client if client is not None else Client(host, timeouts=Timeouts())
         self._owns_client = client is None
@@ -72,6 +75,9 @@ class OllamaManager:
         self._cache: list[ModelInfo] | None = None
         self._cache_time = 0.0
         self._child: asyncio.subprocess.Process | None = None
+        self.use_http_api = use_http_api
+        self.cli = None if use_http_api else OllamaCLI(ollama_path or "ollama", host=host)
+        """In CLI mode (``use_http_api=False``), the ``ollama`` executable runner."""
 
     async def __aenter__(self) -> OllamaManager:
         await self.start()
@@ -97,6 +103,12 @@ class OllamaManager:
 
             print(await manager.is_running())
         """
+        if self.cli is not None:
+            try:
+                await self.cli.list_models()
+            except OllamaError:
+                return False
+            return True
         return await self.client.is_running()
 
     async def start(self) -> None:
@@ -164,7 +176,10 @@ class OllamaManager:
         """
         now = time.monotonic()
         if force_refresh or self._cache is None or now - self._cache_time > self.cache_ttl:
-            self._cache = list((await self.client.list()).models)
+            if self.cli is not None:
+                self._cache = await self.cli.list_models()
+            else:
+                self._cache = list((await self.client.list()).models)
             self._cache_time = now
         return self._cache
 
@@ -200,6 +215,14 @@ class OllamaManager:
 
             await manager.download_model("llama3.2", on_progress=lambda p: print(p.status))
         """
+        if self.cli is not None:
+            last = ProgressResponse(status="")
+            async for chunk in self.cli.pull(name):
+                last = chunk
+                if on_progress is not None:
+                    on_progress(chunk)
+            self._cache = None
+            return last
         pull = self.client.pull(name)
         async for chunk in pull:
             if on_progress is not None:
@@ -207,6 +230,30 @@ class OllamaManager:
         self._cache = None
         assert pull.final is not None
         return pull.final
+
+    async def delete_model(self, name: str) -> None:
+        """Delete a model (through the API, or ``ollama rm`` in CLI mode).
+
+        Example::
+
+            await manager.delete_model("old-model")
+        """
+        if self.cli is not None:
+            await self.cli.delete(name)
+        else:
+            await self.client.delete(name)
+        self._cache = None
+
+    async def run_model(self, name: str, prompt: str) -> GenerateResponse:
+        """Generate a whole answer (through the API, or ``ollama run`` in CLI mode).
+
+        Example::
+
+            print((await manager.run_model("llama3.2", "Hi")).response)
+        """
+        if self.cli is not None:
+            return await self.cli.run(name, prompt)
+        return await self.client.generate(name, prompt)
 
     async def ensure_model(
         self, name: str, on_progress: ProgressCallback | None = None
@@ -276,6 +323,9 @@ class OllamaManager:
         groups: dict[str, list[int]] = {}
         for m in unique.values():
             key = m.digest or m.name
+            if self.cli is not None:  # no show in CLI mode: count each ID once
+                groups.setdefault(key, []).append(m.size)
+                continue
             try:
                 show = await self.client.show(m.name)
                 found = _FROM_BLOB.search(show.modelfile or "")
