@@ -69,6 +69,7 @@ from ._openai_types import (
 )
 from ._options import Options
 from ._outputs import OutputManager
+from ._pool import HostState, Pool
 from ._presets import PRESETS, ExecutionOptions
 from ._progress import ProgressStream
 from ._requests import RequestFields
@@ -126,6 +127,7 @@ __all__ = [
     "FitEstimate",
     "GenerateRequest",
     "GenerateResponse",
+    "HostState",
     "IdleTimeoutError",
     "IncompleteStreamError",
     "InvalidRequestError",
@@ -154,6 +156,7 @@ __all__ = [
     "OpenAIModel",
     "Options",
     "OutputManager",
+    "Pool",
     "ProcessModel",
     "ProcessResponse",
     "ProgressResponse",

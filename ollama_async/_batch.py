@@ -17,7 +17,7 @@ import anyio
 import anyio.abc
 
 from ._client import Client
-from ._streams import ChunkStream
+from ._pool import Pool
 
 __all__ = ["BatchResult", "BatchRunner", "Done", "Failed", "run_batch", "send_to"]
 
@@ -25,7 +25,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-Item: TypeAlias = "str | Mapping[str, Any] | Callable[[Client], Awaitable[Any]]"
+Item: TypeAlias = "str | Mapping[str, Any] | Callable[[Any], Awaitable[Any]]"
 ProgressCallback = Callable[["BatchResult[Any]", int], object]
 ChunkCallback = Callable[[int, Any], object]
 
@@ -92,7 +92,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        client: Client,
+        client: Client | Pool,
         *,
         model: str | None = None,
         max_concurrent: int = 8,
@@ -194,7 +194,7 @@ class BatchRunner:
         args = dict(item)
         model = args.pop("model", self.model)
         if args.pop("stream", False):
-            stream: ChunkStream[Any] = client.stream(model, **args)
+            stream: Any = client.stream(model, **args)
             on_chunk = self.on_chunk
             async for chunk in stream:
                 if on_chunk is not None:
@@ -206,7 +206,7 @@ class BatchRunner:
 
 
 async def run_batch(
-    client: Client,
+    client: Client | Pool,
     items: Iterable[Item],
     *,
     model: str | None = None,
