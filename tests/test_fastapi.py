@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,17 +24,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def with_spec_version(app: Any, version: str) -> Any:
+    """The app as a server speaking ASGI spec ``version`` would run it. From 2.4 on, Starlette
+    stops listening for ``http.disconnect`` and relies on a failing send instead."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "asgi": {**scope.get("asgi", {}), "spec_version": version}}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 @pytest.fixture
-async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, Emulator]]:
-    """The example app under uvicorn, its Ollama being a slow emulator."""
+async def gateway(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[str, Emulator]]:
+    """The example app under uvicorn, its Ollama being a slow emulator. Parametrized
+    indirectly with an ASGI spec version to pretend ("native": uvicorn's own)."""
     emu = Emulator(tokens_per_second=20)
     url = await emu.start()
     monkeypatch.setenv("OLLAMA_HOST", url)
     from examples.fastapi_app import app
 
+    spec = getattr(request, "param", "native")
+    asgi_app = app if spec == "native" else with_spec_version(app, spec)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -72,6 +90,7 @@ async def test_sse_events_end_with_done(gateway: tuple[str, Emulator]) -> None:
     assert all(isinstance(json.loads(e), str) for e in events[:-1])
 
 
+@pytest.mark.parametrize("gateway", ["native", "2.4"], indirect=True)
 @pytest.mark.parametrize("path", ["/generate", "/sse"])
 async def test_client_disconnect_cancels_the_upstream_request_within_1s(
     gateway: tuple[str, Emulator], path: str
@@ -98,3 +117,27 @@ def test_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "ollama_async.fastapi", raising=False)
     with pytest.raises(ImportError, match=r"ollama_async\[fastapi\]"):
         importlib.import_module("ollama_async.fastapi")
+
+
+@pytest.mark.parametrize("gateway", ["native", "2.4"], indirect=True)
+@pytest.mark.parametrize("path", ["/generate", "/sse"])
+async def test_disconnect_while_the_model_is_silent_still_cancels_upstream(
+    gateway: tuple[str, Emulator], path: str
+) -> None:
+    """Nothing is being sent when the client leaves (the model stalls after 2 chunks), so a
+    failed send cannot reveal the disconnect: the response must listen for it."""
+    from ollama_async.testing import Fault
+
+    url, emu = gateway
+    emu.inject(Fault(stall_after=2))  # then silent until the upstream client leaves
+    async with aiohttp.ClientSession() as s:
+        r = await s.get(url + path, params={"prompt": "hi", "model": "llama3.2"})
+        await r.content.readany()
+        await asyncio.sleep(0.3)  # the stall has begun
+        left_at = time.monotonic()
+        r.close()
+    while time.monotonic() < left_at + 1.0 and emu.in_flight:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    rec = emu.requests[-1]
+    assert rec.client_disconnected and not rec.completed
+    assert rec.ended is not None and rec.ended - left_at < 1.0
