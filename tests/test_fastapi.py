@@ -136,7 +136,7 @@ async def test_disconnect_while_the_model_is_silent_still_cancels_upstream(
         await asyncio.sleep(0.3)  # the stall has begun
         left_at = time.monotonic()
         r.close()
-    while time.monotonic() < left_at + 1.0 and emu.in_flight:  # noqa: ASYNC110
+    while time.monotonic() < left_at + 1.0 and emu.in_flight:
         await asyncio.sleep(0.01)
     rec = emu.requests[-1]
     assert rec.client_disconnected and not rec.completed
