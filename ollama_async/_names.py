@@ -35,6 +35,8 @@ class ModelName:
     ('llama3:latest', 'registry.ollama.ai/library/llama3:latest')
     >>> parse_model_name("example.com:5000/me/mine:v1").short
     'example.com:5000/me/mine:v1'
+    >>> parse_model_name("gpt-oss:120b:cloud").tag  # where it runs is not part of the name
+    '120b'
     """
 
     host: str
@@ -72,6 +74,10 @@ def parse_model_name(name: str) -> ModelName:
     if not name or name != name.strip() or ".." in name:
         raise InvalidRequestError("model", f"invalid model name {name!r}")
     rest, tag = name, DEFAULT_TAG
+    # The server reads a trailing ":cloud" or ":local" after a tag as where the model runs.
+    last = rest[rest.rfind("/") + 1 :]
+    if last.count(":") == 2 and last.endswith((":cloud", ":local")):
+        rest = rest.rsplit(":", 1)[0]
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:

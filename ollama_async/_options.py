@@ -21,7 +21,8 @@ class Options(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Every option Ollama knows; unset ones are left out of the request.
 
     Run-time: ``num_keep, seed, num_predict, top_k, top_p, min_p, typical_p, repeat_last_n,
-    temperature, repeat_penalty, presence_penalty, frequency_penalty, stop``. Load-time
+    temperature, repeat_penalty, presence_penalty, frequency_penalty, stop,
+    draft_num_predict``. Load-time
     (changing them reloads the model): ``num_ctx, num_batch, num_gpu, main_gpu, use_mmap,
     num_thread``.
 
@@ -44,6 +45,7 @@ class Options(msgspec.Struct, kw_only=True, omit_defaults=True):
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     stop: list[str] | None = None
+    draft_num_predict: int | None = None
     # load-time
     num_ctx: int | None = None
     num_batch: int | None = None
