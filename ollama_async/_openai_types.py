@@ -41,16 +41,21 @@ class ChunkChoice(msgspec.Struct, kw_only=True, gc=False):
     finish_reason: str | None = None
 
 
-class ChatCompletionChunk(msgspec.Struct, kw_only=True, gc=False):
-    """An event of a streamed ``/v1/chat/completions``."""
+class _Envelope(msgspec.Struct, kw_only=True, gc=False):
+    """The fields every /v1 completion object and event has."""
 
     id: str = ""
     object: str = ""
     created: int = 0
     model: str = ""
     system_fingerprint: str | None = None
-    choices: list[ChunkChoice] = msgspec.field(default_factory=list)
     usage: Usage | None = None
+
+
+class ChatCompletionChunk(_Envelope, kw_only=True, gc=False):
+    """An event of a streamed ``/v1/chat/completions``."""
+
+    choices: list[ChunkChoice] = msgspec.field(default_factory=list)
 
 
 class TextChoice(msgspec.Struct, kw_only=True, gc=False):
@@ -59,16 +64,10 @@ class TextChoice(msgspec.Struct, kw_only=True, gc=False):
     finish_reason: str | None = None
 
 
-class CompletionChunk(msgspec.Struct, kw_only=True, gc=False):
+class CompletionChunk(_Envelope, kw_only=True, gc=False):
     """An event of a streamed ``/v1/completions``."""
 
-    id: str = ""
-    object: str = ""
-    created: int = 0
-    model: str = ""
-    system_fingerprint: str | None = None
     choices: list[TextChoice] = msgspec.field(default_factory=list)
-    usage: Usage | None = None
 
 
 class Completion(CompletionChunk, kw_only=True, gc=False):
@@ -88,16 +87,10 @@ class MessageChoice(msgspec.Struct, kw_only=True, gc=False):
     finish_reason: str | None = None
 
 
-class ChatCompletion(msgspec.Struct, kw_only=True, gc=False):
+class ChatCompletion(_Envelope, kw_only=True, gc=False):
     """A whole ``/v1/chat/completions`` answer."""
 
-    id: str = ""
-    object: str = ""
-    created: int = 0
-    model: str = ""
-    system_fingerprint: str | None = None
     choices: list[MessageChoice] = msgspec.field(default_factory=list)
-    usage: Usage | None = None
 
 
 class Embedding(msgspec.Struct, kw_only=True, gc=False):
