@@ -39,10 +39,10 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _PIECE = 1 << 20
 
 
-def check_digest(digest: str) -> str:
+def check_digest(digest: str, field: str = "digest") -> str:
     """A blob digest must be ``sha256:`` and 64 lower-case hex digits (it goes in a URL path)."""
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        raise InvalidRequestError("digest", f"{digest!r} is not of the form sha256:<64 hex>")
+        raise InvalidRequestError(field, f"{digest!r} is not of the form sha256:<64 hex>")
     return digest
 
 
@@ -311,7 +311,7 @@ class ModelAPI:
         )
         if files is not None:
             for name, digest in files.items():
-                _check_file_digest(name, digest)
+                check_digest(digest, field=f"files[{name!r}]")
         before = None
         if gguf is not None:
             path = Path(gguf)
@@ -402,11 +402,6 @@ def _model_body(model: str, insecure: bool) -> dict[str, Any]:
     if insecure:
         body["insecure"] = True
     return body
-
-
-def _check_file_digest(name: str, digest: str) -> None:
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        raise InvalidRequestError(f"files[{name!r}]", f"{digest!r} is not sha256:<64 hex>")
 
 
 def _put(body: dict[str, Any], **fields: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from ._api_types import ProgressResponse, PullProgress
 from ._batch import BatchRunner
 from ._client import Client
-from ._config import Timeouts, resolve_host
+from ._config import RetryPolicy, Timeouts, resolve_host
 from ._errors import (
     InvalidRequestError,
     ModelNotFoundError,
@@ -53,6 +53,7 @@ class PullView:
         self.start = time.monotonic()
         self.lines = 0
         self.last_draw = 0.0
+        self.last_status: str | None = None
 
     def update(self, chunk: ProgressResponse, progress: PullProgress, final: bool = False) -> None:
         now = time.monotonic()
@@ -76,9 +77,9 @@ class PullView:
                 self.out.write(f"\x1b[{self.lines}F")
             self.out.write("".join(f"\x1b[2K{r}\n" for r in rows))
             self.lines = len(rows)
-        elif final or chunk.status != getattr(self, "_last_status", None):
+        elif final or chunk.status != self.last_status:
             self.out.write(rows[-1] + "\n")
-        self._last_status = chunk.status
+        self.last_status = chunk.status
         self.out.flush()
 
 
@@ -104,8 +105,8 @@ async def _stream_print(client: Client, model: str, prompt: str, out: TextIO) ->
 
 
 async def _server_answers(url: str, timeout: float = 1.0) -> bool:
-    async with Client(url, timeouts=Timeouts(connect=timeout, idle=timeout)) as probe:
-        probe.transport.retry = type(probe.transport.retry)(retries=0)
+    quick = Timeouts(connect=timeout, idle=timeout)
+    async with Client(url, timeouts=quick, retry=RetryPolicy(retries=0)) as probe:
         try:
             await asyncio.wait_for(probe.version(), timeout)
         except (OllamaError, asyncio.TimeoutError):

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
 __all__ = [
     "BadRequestError",
     "ClientClosedError",
@@ -268,8 +270,6 @@ def error_for_status(
 
 def _error_text(body: bytes, content_type: str) -> str:
     if "json" in content_type or body[:1] == b"{":
-        import msgspec
-
         try:
             decoded = msgspec.json.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError):

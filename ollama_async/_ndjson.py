@@ -13,7 +13,13 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from ._errors import InvalidResponseError, LineTooLongError, MalformedLineError, OllamaError
+from ._errors import (
+    InvalidResponseError,
+    LineTooLongError,
+    MalformedLineError,
+    OllamaError,
+    snippet,
+)
 
 __all__ = ["DEFAULT_MAX_LINE_BYTES", "LineSplitter", "NDJSONDecoder"]
 
@@ -47,24 +53,24 @@ class _Segmenter:
         if not buf:
             if end == len(data):
                 return data
-            tail = len(data) - end
-            if tail > self.max_line_bytes:
-                raise LineTooLongError(self.max_line_bytes)
-            buf += data[end:]
+            self._hold(data[end:])
             return data[:end]
         if end == 0:
-            if len(buf) + len(data) > self.max_line_bytes:
-                buf.clear()
-                raise LineTooLongError(self.max_line_bytes)
-            buf += data
+            self._hold(data)
             return b""
         buf += data[:end]
         segment = bytes(buf)
         buf.clear()
-        if len(data) - end > self.max_line_bytes:
-            raise LineTooLongError(self.max_line_bytes)
-        buf += data[end:]
+        self._hold(data[end:])
         return segment
+
+    def _hold(self, tail: bytes | memoryview) -> None:
+        """Keep the unfinished last line, refusing one over the limit (nothing more is kept)."""
+        buf = self._buf
+        if len(buf) + len(tail) > self.max_line_bytes:
+            buf.clear()
+            raise LineTooLongError(self.max_line_bytes)
+        buf += tail
 
     def _tail(self) -> bytes:
         tail = bytes(self._buf)
@@ -206,14 +212,6 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         self.last_segment = segment
         return self._slow(segment) if segment else []
 
-    def _hold(self, tail: bytes | memoryview) -> None:
-        """Keep the unfinished last line, refusing one over the limit."""
-        buf = self._buf
-        if len(buf) + len(tail) > self.max_line_bytes:
-            buf.clear()
-            raise LineTooLongError(self.max_line_bytes)
-        buf += tail
-
     def flush(self) -> list[T]:
         """End of stream: decode the last line if it had no newline."""
         tail = self._tail()
@@ -249,7 +247,7 @@ def _invalid(exc: msgspec.ValidationError, line: bytes) -> InvalidResponseError:
     message = str(exc)
     field = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else ""
     return InvalidResponseError(
-        f"unexpected response shape: {message} in line {MalformedLineError(line, '').snippet!r}",
+        f"unexpected response shape: {message} in line {snippet(line)!r}",
         field=field,
     )
 

@@ -348,7 +348,6 @@ class ByteStream(_Stream[bytes, F]):
                 self._nbytes += len(data)
                 yield data
             self._check_end(tail)
-            self._close()
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:

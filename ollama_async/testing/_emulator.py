@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -591,8 +591,6 @@ class Emulator:
         if src is None:
             raise _HTTPError(404, f'model "{body.get("source")}" not found')
         dst = normalize(str(body.get("destination", "")))
-        from dataclasses import replace
-
         self.store.models[dst] = replace(src, name=dst, modified_at=now_rfc3339())
         return web.Response(status=200)
 
