@@ -126,23 +126,30 @@ class ChatRequest(_Request, kw_only=True, omit_defaults=True):
     tools: list[Tool] | None = None
 
 
-class _Final(msgspec.Struct, kw_only=True, gc=False):
-    """Fields every generate/chat chunk has, and the statistics only the final one carries."""
+class _Final:
+    """What every generate and chat chunk has, and the statistics only the final one carries.
 
-    model: str = ""
-    created_at: str = ""
-    done: bool = False
-    done_reason: str | None = None
-    total_duration: int | None = None
-    load_duration: int | None = None
-    prompt_eval_count: int | None = None
-    prompt_eval_duration: int | None = None
-    eval_count: int | None = None
-    eval_duration: int | None = None
-    logprobs: list[Logprob] | None = None
-    error: str | None = None
-    parsed: Any = None
-    """The answer decoded into the type given as ``format=`` (never on the wire)."""
+    A mixin: each response type declares the fields itself, in the order the server writes
+    them, because msgspec matches a key fastest when it is the next field in order (this
+    saves about a tenth of the decoding time of a streamed chunk). The annotations here are
+    for type checkers.
+    """
+
+    __slots__ = ()
+
+    model: str
+    created_at: str
+    done: bool
+    done_reason: str | None
+    total_duration: int | None
+    load_duration: int | None
+    prompt_eval_count: int | None
+    prompt_eval_duration: int | None
+    eval_count: int | None
+    eval_duration: int | None
+    logprobs: list[Logprob] | None
+    error: str | None
+    parsed: Any
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -180,7 +187,7 @@ class _Final(msgspec.Struct, kw_only=True, gc=False):
         return None if self.eval_duration is None else self.eval_duration / _NS
 
 
-class GenerateResponse(_Final, kw_only=True, gc=False):
+class GenerateResponse(msgspec.Struct, _Final, kw_only=True, gc=False):
     """A chunk of ``/api/generate`` (the last has ``done=True`` and the statistics).
 
     >>> import msgspec
@@ -190,9 +197,24 @@ class GenerateResponse(_Final, kw_only=True, gc=False):
     20.0
     """
 
+    # In the server's order (see _Final).
+    model: str = ""
+    created_at: str = ""
     response: str = ""
     thinking: str | None = None
+    done: bool = False
+    done_reason: str | None = None
     context: list[int] | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_count: int | None = None
+    eval_duration: int | None = None
+    logprobs: list[Logprob] | None = None
+    error: str | None = None
+    parsed: Any = None
+    """The answer decoded into the type given as ``format=`` (never on the wire)."""
 
     def parse(self, type: type[T]) -> T:
         """Decode the answer (JSON, from ``format=``) into ``type``; typed errors name the field.
@@ -203,10 +225,25 @@ class GenerateResponse(_Final, kw_only=True, gc=False):
         return _parse(self.response, type)
 
 
-class ChatResponse(_Final, kw_only=True, gc=False):
+class ChatResponse(msgspec.Struct, _Final, kw_only=True, gc=False):
     """A chunk of ``/api/chat``: the text is in ``message.content``."""
 
+    # In the server's order (see _Final).
+    model: str = ""
+    created_at: str = ""
     message: Message = msgspec.field(default_factory=lambda: Message(role="assistant"))
+    done: bool = False
+    done_reason: str | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_count: int | None = None
+    eval_duration: int | None = None
+    logprobs: list[Logprob] | None = None
+    error: str | None = None
+    parsed: Any = None
+    """The answer decoded into the type given as ``format=`` (never on the wire)."""
 
     def parse(self, type: type[T]) -> T:
         """Decode ``message.content`` (JSON, from ``format=``) into ``type``."""
