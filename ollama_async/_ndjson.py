@@ -154,6 +154,17 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
 
     def feed(self, data: bytes) -> list[T]:
         """Add one read of the body; return the records of the lines it completed."""
+        # The common case first, in as few steps as possible: nothing carried over and the
+        # read ends a line (Ollama sends one line per token, so most reads are one line).
+        if not self._buf and data[-1:] == b"\n" and len(data) <= self.max_line_bytes:
+            self.last_segment = data
+            try:
+                return self._decode_lines(data)
+            except _DECODE_ERRORS:
+                return self._slow(data)
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> list[T]:
         # Zero-copy: the line carried over from the last read is decoded on its own, and the
         # complete lines after it straight from a memoryview of ``data``.
         n = len(data)

@@ -97,11 +97,14 @@ class _Stream(Generic[T, F]):
         return self._blocks[0] if self._blocks else ""
 
     def _keep(self, texts: list[str]) -> None:
-        pieces = self._pieces
-        pieces += texts
-        if len(pieces) > _COMPACT_AT:
-            self._blocks.append("".join(pieces))
-            pieces.clear()
+        self._pieces += texts
+        if len(self._pieces) > _COMPACT_AT:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Join the pieces kept so far into one block (callers check ``_COMPACT_AT``)."""
+        self._blocks.append("".join(self._pieces))
+        self._pieces.clear()
 
     async def _start(self) -> aiohttp.ClientResponse:
         if self._resp is None:
@@ -176,17 +179,25 @@ class _Stream(Generic[T, F]):
             try:
                 data = await read()
             except _READ_ERRORS as exc:
-                raise map_transport_error(exc, self._url, in_body=True) from exc
+                raise self._read_error(exc) from exc
             self._nbytes += len(data)
             items = feed(data) if data else decoder.flush()
             if data or items:
                 yield data, items
-            if decoder.error is not None:
-                raise decoder.error
-            if not data:
-                raise IncompleteStreamError(
-                    f"the stream from {self._url} ended without {self._missing_end}"
-                )
+            if decoder.error is not None or not data:
+                raise self._broken(decoder)
+
+    def _read_error(self, exc: BaseException) -> OllamaError:
+        return map_transport_error(exc, self._url, in_body=True)
+
+    def _broken(self, decoder: Any) -> OllamaError:
+        """Why a stream stopped short: the decoder's first bad line, or the end of the body
+        before the final record."""
+        if decoder.error is not None:
+            return decoder.error  # type: ignore[no-any-return]
+        return IncompleteStreamError(
+            f"the stream from {self._url} ended without {self._missing_end}"
+        )
 
     async def _finish(self, resp: aiohttp.ClientResponse) -> None:
         """After the done chunk: read the chunked terminator so the connection can be reused."""
@@ -208,33 +219,47 @@ class ChunkStream(_Stream[F, F]):
         print(s.final.tokens_per_second, s.text)
     """
 
-    __slots__ = ("_text_of",)
-
-    def __init__(self, opener: Opener, final_type: type[F], max_line_bytes: int, url: str) -> None:
-        super().__init__(opener, final_type, max_line_bytes, url)
-        self._text_of = _texts_of_generate if final_type is GenerateResponse else _texts_of_chat
+    __slots__ = ()
 
     async def _iterate(self) -> AsyncGenerator[F, None]:
         try:
             resp = await self._start()
-            decoder: NDJSONDecoder[F] = NDJSONDecoder(self._final_type, self._max_line_bytes)
-            text_of = self._text_of
-            keep = self._keep
-            async for _data, items in self._batches(resp, decoder):
-                if not items:
-                    continue
-                last = items[-1]
-                if last.error is not None:
-                    items.pop()
-                keep(text_of(items))
-                for item in items:
-                    yield item
-                if last.error is not None:
-                    raise StreamError(last.error)
-                if last.done:
-                    self.final = last
-                    await self._finish(resp)
-                    return
+            decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._final_type, self._max_line_bytes)
+            chat = self._final_type is not GenerateResponse
+            pieces = self._pieces
+            read = resp.content.readany
+            feed = decoder.feed
+            # The read loop of _batches, inlined: one async step less per read.
+            while True:
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise self._read_error(exc) from exc
+                if data:
+                    self._nbytes += len(data)
+                    items = feed(data)
+                else:
+                    items = decoder.flush()
+                if items:
+                    last = items[-1]
+                    if last.error is not None:
+                        items.pop()
+                    if chat:
+                        pieces += [i.message.content for i in items]
+                    else:
+                        pieces += [i.response for i in items]
+                    if len(pieces) > _COMPACT_AT:
+                        self._compact()
+                    for item in items:
+                        yield item
+                    if last.error is not None:
+                        raise StreamError(last.error)
+                    if last.done:
+                        self.final = last
+                        await self._finish(resp)
+                        return
+                if decoder.error is not None or not data:
+                    raise self._broken(decoder)
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
@@ -270,28 +295,42 @@ class TokenStream(_Stream[str, F]):
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._lean, self._max_line_bytes)
             chat = self._lean is _ChatText
             thinking = self._thinking
-            keep = self._keep
-            async for _data, items in self._batches(resp, decoder):
-                if not items:
-                    continue
-                last = items[-1]
-                if last.error is not None:
-                    items.pop()
-                if thinking:
-                    texts = _with_thinking(items, chat)
-                elif chat:
-                    texts = [m.content for i in items if (m := i.message) and m.content]
+            pieces = self._pieces
+            read = resp.content.readany
+            feed = decoder.feed
+            while True:  # the read loop of _batches, inlined (see ChunkStream)
+                try:
+                    data = await read()
+                except _READ_ERRORS as exc:
+                    raise self._read_error(exc) from exc
+                if data:
+                    self._nbytes += len(data)
+                    items = feed(data)
                 else:
-                    texts = [i.response for i in items if i.response]
-                keep([t for t in texts if type(t) is str] if thinking else texts)
-                for text in texts:
-                    yield text
-                if last.error is not None:
-                    raise StreamError(last.error)
-                if last.done:
-                    self.final = self._decode_final(decoder.last_segment)
-                    await self._finish(resp)
-                    return
+                    items = decoder.flush()
+                if items:
+                    last = items[-1]
+                    if last.error is not None:
+                        items.pop()
+                    if thinking:
+                        texts = _with_thinking(items, chat)
+                    elif chat:
+                        texts = [m.content for i in items if (m := i.message) and m.content]
+                    else:
+                        texts = [i.response for i in items if i.response]
+                    pieces += [t for t in texts if type(t) is str] if thinking else texts
+                    if len(pieces) > _COMPACT_AT:
+                        self._compact()
+                    for text in texts:
+                        yield text
+                    if last.error is not None:
+                        raise StreamError(last.error)
+                    if last.done:
+                        self.final = self._decode_final(decoder.last_segment)
+                        await self._finish(resp)
+                        return
+                if decoder.error is not None or not data:
+                    raise self._broken(decoder)
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
@@ -381,14 +420,6 @@ def _last_line(reads: list[bytes]) -> bytes:
     if start or len(reads) == 1:
         return data[start:end].strip()
     return b"".join(reads).rstrip().rpartition(b"\n")[2].strip()
-
-
-def _texts_of_generate(items: list[Any]) -> list[str]:
-    return [i.response for i in items]
-
-
-def _texts_of_chat(items: list[Any]) -> list[str]:
-    return [i.message.content for i in items]
 
 
 def _with_thinking(items: list[Any], chat: bool) -> list[str]:

@@ -332,3 +332,28 @@ async def test_gzip_encoded_response(fs: FaultServer, client: Client) -> None:
     s = client.stream_tokens("m", prompt="x")
     assert [t async for t in s] == ["a", "b"]
     assert s.final is not None and s.final.eval_count == 3
+
+
+@pytest.mark.parametrize("kind", ["stream", "stream_tokens", "stream_bytes"])
+async def test_a_done_line_without_its_newline_ends_the_stream(
+    fs: FaultServer, client: Client, kind: str
+) -> None:
+    body = line("a") + line("b") + line("", done=True).rstrip(b"\n")
+    cuts = [0, 7, len(line("a")) + 3, len(body) - 5, len(body)]  # lines cut across chunks
+
+    async def script(conn: Conn) -> None:
+        conn.head()
+        for start, end in zip(cuts, cuts[1:]):
+            conn.chunk(body[start:end])
+            await conn.writer.drain()
+        conn.end()
+
+    fs.script = script
+    s = getattr(client, kind)("m", prompt="x")
+    got = [x async for x in s]
+    assert s.final is not None and s.final.done
+    if kind == "stream_bytes":
+        assert b"".join(got) == body
+    else:
+        assert s.text == "ab"
+        assert len(got) == (3 if kind == "stream" else 2)
