@@ -1,10 +1,12 @@
 """Side-by-side benchmark: ollama_async against the official client and the transport ceilings.
 
-    python -m benchmarks.run [--chunks 20000] [--reps 5] [--quick] [--only stream,ttft,...]
+    python -m benchmarks.run [--chunks 20000] [--reps 9] [--quick] [--only stream,ttft,...]
 
 A pre-encoded load server (benchmarks/load_server.py) runs in its own process pinned to one
 core; this process is pinned to the other. Each contender is run ``--reps`` times per server
-mode, interleaved (A B C … A B C …) so drift hits all alike; the table shows median and min.
+mode, interleaved in rounds (A B C, then C B A, …) with a ``gc.collect()`` before each run;
+the table shows median and min. Ratios are paired: each round's ratio, then the median over
+the rounds, so the machine's drift in speed (up to 2x over seconds here) cancels out.
 Sections: ``stream`` (µs per chunk, ratios), ``ttft`` (time to first token), ``rss`` (peak RSS
 growth over a 1,000,000-chunk stream, each contender in a fresh process), ``concurrent``
 (1,000 streams at once: aggregate chunks/s and CPU µs per chunk), ``batch`` (10,000
@@ -17,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import gc
 import json
 import os
 import platform
@@ -244,8 +247,10 @@ async def section_stream(url: str, n: int, reps: int) -> dict[str, dict[str, Row
             await c.setup(url, mode)
             await c.run(n)  # warm up: connections, the server's encoded-body cache
         rows = {c.name: Row(c.name, mode) for c in cs}
-        for _ in range(reps):
-            for c in cs:
+        for rep in range(reps):
+            # Every other round runs backwards, so no contender always follows the same one.
+            for c in cs if rep % 2 == 0 else cs[::-1]:
+                gc.collect()  # no contender pays for the garbage of the one before
                 t0, p0 = time.perf_counter(), time.process_time()
                 got = await c.run(n)
                 t1, p1 = time.perf_counter(), time.process_time()
@@ -259,6 +264,11 @@ async def section_stream(url: str, n: int, reps: int) -> dict[str, dict[str, Row
     return table
 
 
+def paired(slow: Row, fast: Row) -> float:
+    """Median over the rounds of ``slow``'s time over ``fast``'s in the same round."""
+    return statistics.median(a / b for a, b in zip(slow.seconds, fast.seconds, strict=True))
+
+
 def print_stream(table: dict[str, dict[str, Row]], n: int) -> list[tuple[str, bool, str]]:
     verdicts: list[tuple[str, bool, str]] = []
     for mode, rows in table.items():
@@ -266,23 +276,26 @@ def print_stream(table: dict[str, dict[str, Row]], n: int) -> list[tuple[str, bo
         ceil = rows["aiohttp iter_any (ceiling)"]
         print(f"\n### {mode} server writes, {n} generate chunks per stream\n")
         print("| contender | chunks/s | µs/chunk (median) | µs/chunk (min) | CPU µs/chunk "
-              "| × official | ÷ iter_any time |")  # fmt: skip
+              "| × official (paired) | ÷ iter_any time (paired) |")  # fmt: skip
         print("|---|---:|---:|---:|---:|---:|---:|")
         for r in rows.values():
             med = r.us(n + 1)
-            ratio_off = (off.us(n + 1) / med) if off else float("nan")
-            ratio_ceil = med / ceil.us(n + 1)
+            ratio_off = paired(off, r) if off else float("nan")
+            ratio_ceil = 1 / paired(ceil, r)
             print(
                 f"| {r.name} | {(n + 1) / statistics.median(r.seconds):,.0f} | {med:.2f} | "
                 f"{r.us(n + 1, min):.2f} | {statistics.median(r.cpu) / (n + 1) * 1e6:.2f} | "
                 f"{ratio_off:.1f} | {ratio_ceil:.2f} |"
             )
 
+        # Verdicts compare runs of the same round (paired), then take the median over the
+        # rounds: the machine's speed drifts by up to 2x over seconds, and a ratio of two
+        # medians taken at different moments would carry that drift.
         def speedup(name: str) -> float:
-            return off.us(n + 1) / rows[name].us(n + 1) if off else float("nan")
+            return paired(off, rows[name]) if off else float("nan")
 
         def vs_ceil(name: str) -> float:
-            return rows[name].us(n + 1) / ceil.us(n + 1)
+            return 1 / paired(ceil, rows[name])
 
         if mode == "64k":
             s = speedup("ollama_async stream generate")
@@ -568,7 +581,7 @@ def header(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chunks", type=int, default=20_000)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="small numbers, one rep")
     ap.add_argument("--only", default="stream,ttft,rss,concurrent,batch")
     ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
