@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
-import anyio.abc
+from anyio.streams.memory import MemoryObjectSendStream
 
 from ._client import Client
 from ._pool import Pool
@@ -145,7 +145,18 @@ class BatchRunner:
                 for _ in range(self.max_concurrent):
                     tg.start_soon(self._worker, source, send.clone(), limiter)
             async with receive:
-                async for result in receive:
+                while True:
+                    # anyio's receive() passes through the event loop even when a result
+                    # is waiting (a checkpoint); take what is there first.
+                    try:
+                        result = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        try:
+                            result = await receive.receive()
+                        except anyio.EndOfStream:
+                            break
+                    except anyio.EndOfStream:
+                        break
                     done += 1
                     if self.on_progress is not None:
                         self.on_progress(result, done)
@@ -165,7 +176,7 @@ class BatchRunner:
     async def _worker(
         self,
         source: Iterator[tuple[int, Item]],
-        send: anyio.abc.ObjectSendStream[BatchResult[Any]],
+        send: MemoryObjectSendStream[BatchResult[Any]],
         limiter: _RateLimiter | None,
     ) -> None:
         async with send:
@@ -181,7 +192,10 @@ class BatchRunner:
                 except Exception as exc:  # each item's own failure is its result
                     result.error = exc
                 result.elapsed = time.monotonic() - start
-                await send.send(result)
+                try:
+                    send.send_nowait(result)  # no checkpoint: the request was one
+                except anyio.WouldBlock:
+                    await send.send(result)
 
     async def _one(self, index: int, item: Item) -> Any:
         client = self.client
