@@ -227,9 +227,12 @@ class ChunkStream(_Stream[F, F]):
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._final_type, self._max_line_bytes)
             chat = self._final_type is not GenerateResponse
             pieces = self._pieces
+            keep = pieces.append
             read = resp.content.readany
             feed = decoder.feed
-            # The read loop of _batches, inlined: one async step less per read.
+            # The read loop of _batches, inlined: one async step less per read. The text is
+            # kept in the yield loop: a list comprehension costs a call, which a stream of
+            # one-line reads (a live model) pays on every chunk.
             while True:
                 try:
                     data = await read()
@@ -244,14 +247,16 @@ class ChunkStream(_Stream[F, F]):
                     last = items[-1]
                     if last.error is not None:
                         items.pop()
-                    if chat:
-                        pieces += [i.message.content for i in items]
-                    else:
-                        pieces += [i.response for i in items]
                     if len(pieces) > _COMPACT_AT:
                         self._compact()
-                    for item in items:
-                        yield item
+                    if chat:
+                        for item in items:
+                            keep(item.message.content)
+                            yield item
+                    else:
+                        for item in items:
+                            keep(item.response)
+                            yield item
                     if last.error is not None:
                         raise StreamError(last.error)
                     if last.done:
@@ -296,6 +301,7 @@ class TokenStream(_Stream[str, F]):
             chat = self._lean is _ChatText
             thinking = self._thinking
             pieces = self._pieces
+            keep = pieces.append
             read = resp.content.readany
             feed = decoder.feed
             while True:  # the read loop of _batches, inlined (see ChunkStream)
@@ -312,17 +318,23 @@ class TokenStream(_Stream[str, F]):
                     last = items[-1]
                     if last.error is not None:
                         items.pop()
-                    if thinking:
-                        texts = _with_thinking(items, chat)
-                    elif chat:
-                        texts = [m.content for i in items if (m := i.message) and m.content]
-                    else:
-                        texts = [i.response for i in items if i.response]
-                    pieces += [t for t in texts if type(t) is str] if thinking else texts
                     if len(pieces) > _COMPACT_AT:
                         self._compact()
-                    for text in texts:
-                        yield text
+                    if thinking:
+                        for text in _with_thinking(items, chat):
+                            if type(text) is str:  # answer text, not ThinkingText
+                                keep(text)
+                            yield text
+                    elif chat:
+                        for item in items:
+                            if (m := item.message) and (text := m.content):
+                                keep(text)
+                                yield text
+                    else:
+                        for item in items:
+                            if text := item.response:
+                                keep(text)
+                                yield text
                     if last.error is not None:
                         raise StreamError(last.error)
                     if last.done:
