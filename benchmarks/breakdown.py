@@ -138,16 +138,12 @@ async def measure(n: int, reps: int, size: int) -> dict[str, list[float]]:
     return times
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chunks", type=int, default=20_000)
-    ap.add_argument("--reps", type=int, default=15)
-    ap.add_argument("--read-size", type=int, default=65536, help="0: one line per read")
-    args = ap.parse_args()
-    t = asyncio.run(measure(args.chunks, args.reps, args.read_size))
-    per_read = f"{args.read_size} B" if args.read_size else "one line"
-    print(f"### Where a chunk's time goes (reads of {per_read}, {args.chunks} chunks, "
-          f"median of {args.reps} rounds, µs per chunk)\n")  # fmt: skip
+def section(chunks: int = 20_000, reps: int = 15, read_size: int = 65536) -> None:
+    """Print the breakdown table (markdown), for ``benchmarks.run``."""
+    t = asyncio.run(measure(chunks, reps, read_size))
+    per_read = f"{read_size:,} B" if read_size else "one line"
+    print(f"\n### Where a chunk's time goes, no socket (reads of {per_read}, {chunks:,} chunks, "
+          f"median of {reps} rounds, µs per chunk)\n")  # fmt: skip
     print("| stage | µs/chunk (median) | min | share of the stream |\n|---|---:|---:|---:|")
     rows = [
         ("stream", "decode (full type)"),
@@ -162,6 +158,15 @@ def main() -> None:
             print(f"| {stream}: {label} | {statistics.median(v):.3f} | {min(v):.3f} | "
                   f"{share * 100:.0f} % |")  # fmt: skip
         print(f"| **{stream} in all** | **{statistics.median(s):.3f}** | {min(s):.3f} | 100 % |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=20_000)
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--read-size", type=int, default=65536, help="0: one line per read")
+    args = ap.parse_args()
+    section(args.chunks, args.reps, args.read_size)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Targets (the performance issue): ≤ 0.4 µs per full generate chunk, ≤ 0.2 µ
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -39,16 +40,6 @@ def make_lines(n: int) -> list[bytes]:
 
 def reads_64k(body: bytes) -> list[bytes]:
     return [body[i : i + 65536] for i in range(0, len(body), 65536)]
-
-
-def timed(fn: Callable[[], int], reps: int) -> tuple[float, float, int]:
-    samples = []
-    count = 0
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        count = fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), min(samples), count
 
 
 def run_decoder(kind: type, reads: list[bytes]) -> Callable[[], int]:
@@ -85,12 +76,9 @@ def run_json_loads(lines: list[bytes]) -> Callable[[], int]:
     return go
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chunks", type=int, default=100_000)
-    ap.add_argument("--reps", type=int, default=7)
-    args = ap.parse_args()
-    lines = make_lines(args.chunks)
+def section(chunks: int = 100_000, reps: int = 7) -> list[tuple[str, bool, str]]:
+    """Print the table (markdown) and return the verdicts, for ``benchmarks.run``."""
+    lines = make_lines(chunks)
     body = b"".join(lines)
     mb = len(body) / 1e6
     big = reads_64k(body)
@@ -102,15 +90,36 @@ def main() -> None:
         ("split only, 64k reads", run_splitter(big), None),
         ("json.loads per line (baseline)", run_json_loads(lines), None),
     ]
-    avg = len(body) / args.chunks
-    print(f"{args.chunks} chunks, {mb:.1f} MB, avg line {avg:.0f} B, {args.reps} reps")
-    print(f"{'case':34} {'µs/chunk med':>12} {'min':>8} {'ms/MB':>8}  verdict")
-    for name, fn, target in cases:
-        med, mn, count = timed(fn, args.reps)
-        assert count == args.chunks, (name, count)
-        per = med / count * 1e6
-        verdict = "" if target is None else ("PASS" if per <= target else "MISS") + f" ≤{target}"
-        print(f"{name:34} {per:12.3f} {mn / count * 1e6:8.3f} {med / mb * 1e3:8.2f}  {verdict}")
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for rep in range(reps):  # rounds, alternating in order, as in benchmarks.run
+        for name, fn, _ in cases if rep % 2 == 0 else cases[::-1]:
+            gc.collect()
+            t0 = time.perf_counter()
+            count = fn()
+            samples[name].append(time.perf_counter() - t0)
+            assert count == chunks, (name, count)
+    print(f"\n### Split + decode alone ({chunks:,} chunks, {mb:.1f} MB, average line "
+          f"{len(body) / chunks:.0f} B, median of {reps})\n")  # fmt: skip
+    print("| case | µs/chunk (median) | min | ms per MB |\n|---|---:|---:|---:|")
+    verdicts = []
+    for name, _, target in cases:
+        med = statistics.median(samples[name])
+        per = med / chunks * 1e6
+        print(f"| {name} | {per:.3f} | {min(samples[name]) / chunks * 1e6:.3f} | "
+              f"{med / mb * 1e3:.2f} |")  # fmt: skip
+        if target is not None:
+            verdicts.append((f"split + decode, {name}: ≤ {target} µs per chunk", per <= target,
+                             f"{per:.3f} µs"))  # fmt: skip
+    return verdicts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=7)
+    args = ap.parse_args()
+    for what, ok, value in section(args.chunks, args.reps):
+        print(f"- {'PASS' if ok else 'MISS'}: {what} (measured {value})")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ core; this process is pinned to the other. Each contender is run ``--reps`` time
 mode, interleaved in rounds (A B C, then C B A, …) with a ``gc.collect()`` before each run;
 the table shows median and min. Ratios are paired: each round's ratio, then the median over
 the rounds, so the machine's drift in speed (up to 2x over seconds here) cancels out.
-Sections: ``stream`` (µs per chunk, ratios), ``ttft`` (time to first token), ``rss`` (peak RSS
-growth over a 1,000,000-chunk stream, each contender in a fresh process), ``concurrent``
-(1,000 streams at once: aggregate chunks/s and CPU µs per chunk), ``batch`` (10,000
-non-streaming requests at several concurrencies).
+Sections: ``stream`` (µs per chunk, ratios), ``micro`` (split + decode alone, from
+benchmarks/micro_ndjson.py), ``breakdown`` (where a chunk's time goes, from
+benchmarks/breakdown.py), ``ttft`` (time to first token), ``rss`` (peak RSS growth over a
+1,000,000-chunk stream, each contender in a fresh process), ``concurrent`` (1,000 streams at
+once: aggregate chunks/s and CPU µs per chunk), ``batch`` (10,000 non-streaming requests at
+several concurrencies).
 """
 
 from __future__ import annotations
@@ -274,18 +276,21 @@ def print_stream(table: dict[str, dict[str, Row]], n: int) -> list[tuple[str, bo
     for mode, rows in table.items():
         off = rows.get("official ollama generate")
         ceil = rows["aiohttp iter_any (ceiling)"]
+        sock = rows["raw asyncio socket (machine)"]
         print(f"\n### {mode} server writes, {n} generate chunks per stream\n")
+        print("Ratios are paired: per round, then the median over the rounds.\n")
         print("| contender | chunks/s | µs/chunk (median) | µs/chunk (min) | CPU µs/chunk "
-              "| × official (paired) | ÷ iter_any time (paired) |")  # fmt: skip
-        print("|---|---:|---:|---:|---:|---:|---:|")
+              "| × official | ÷ iter_any time | ÷ socket time |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows.values():
             med = r.us(n + 1)
             ratio_off = paired(off, r) if off else float("nan")
             ratio_ceil = 1 / paired(ceil, r)
+            ratio_sock = 1 / paired(sock, r)
             print(
                 f"| {r.name} | {(n + 1) / statistics.median(r.seconds):,.0f} | {med:.2f} | "
                 f"{r.us(n + 1, min):.2f} | {statistics.median(r.cpu) / (n + 1) * 1e6:.2f} | "
-                f"{ratio_off:.1f} | {ratio_ceil:.2f} |"
+                f"{ratio_off:.1f} | {ratio_ceil:.2f} | {ratio_sock:.1f} |"
             )
 
         # Verdicts compare runs of the same round (paired), then take the median over the
@@ -596,7 +601,7 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=20_000)
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="small numbers, one rep")
-    ap.add_argument("--only", default="stream,ttft,rss,concurrent,batch")
+    ap.add_argument("--only", default="stream,micro,breakdown,ttft,rss,concurrent,batch")
     ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     ap.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
@@ -619,6 +624,16 @@ def main() -> None:
         if "stream" in only:
             table = asyncio.run(section_stream(url, args.chunks, args.reps))
             verdicts += print_stream(table, args.chunks)
+        if "micro" in only:
+            from benchmarks import micro_ndjson
+
+            verdicts += micro_ndjson.section(20_000 if args.quick else 100_000,
+                                             3 if args.quick else 7)  # fmt: skip
+        if "breakdown" in only:
+            from benchmarks import breakdown
+
+            for size in (65536, 0):
+                breakdown.section(min(args.chunks, 20_000), 3 if args.quick else 15, size)
         if "ttft" in only:
             verdicts += asyncio.run(section_ttft(url, 50 if args.quick else 300))
         if "rss" in only:
