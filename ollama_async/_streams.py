@@ -21,7 +21,7 @@ import msgspec
 
 from . import audit
 from ._errors import IncompleteStreamError, OllamaError, StreamError
-from ._ndjson import NDJSONDecoder, decode_error
+from ._ndjson import BLOCK_BYTES, NDJSONDecoder, decode_error
 from ._transport import map_transport_error
 from ._types import GenerateResponse, _ChatText, _Final, _GenerateText
 
@@ -34,6 +34,7 @@ S = TypeVar("S", bound="_Stream[Any, Any]")
 Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
 _READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 _COMPACT_AT = 4096
+_SPLIT_AT = 2 * BLOCK_BYTES  # bigger reads are decoded piece by piece (feed_blocks)
 
 
 class _ClosedEarly(Exception):
@@ -232,7 +233,8 @@ class ChunkStream(_Stream[F, F]):
             feed = decoder.feed
             # The read loop of _batches, inlined: one async step less per read. The text is
             # kept in the yield loop: a list comprehension costs a call, which a stream of
-            # one-line reads (a live model) pays on every chunk.
+            # one-line reads (a live model) pays on every chunk. A big read (the caller fell
+            # behind) is decoded a piece at a time, so its records stay in the CPU cache.
             while True:
                 try:
                     data = await read()
@@ -240,10 +242,12 @@ class ChunkStream(_Stream[F, F]):
                     raise self._read_error(exc) from exc
                 if data:
                     self._nbytes += len(data)
-                    items = feed(data)
+                    batches = [feed(data)] if len(data) < _SPLIT_AT else decoder.feed_blocks(data)
                 else:
-                    items = decoder.flush()
-                if items:
+                    batches = [decoder.flush()]
+                for items in batches:
+                    if not items:
+                        continue
                     last = items[-1]
                     if last.error is not None:
                         items.pop()
@@ -311,10 +315,12 @@ class TokenStream(_Stream[str, F]):
                     raise self._read_error(exc) from exc
                 if data:
                     self._nbytes += len(data)
-                    items = feed(data)
+                    batches = [feed(data)] if len(data) < _SPLIT_AT else decoder.feed_blocks(data)
                 else:
-                    items = decoder.flush()
-                if items:
+                    batches = [decoder.flush()]
+                for items in batches:
+                    if not items:
+                        continue
                     last = items[-1]
                     if last.error is not None:
                         items.pop()

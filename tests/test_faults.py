@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -343,7 +344,7 @@ async def test_a_done_line_without_its_newline_ends_the_stream(
 
     async def script(conn: Conn) -> None:
         conn.head()
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             conn.chunk(body[start:end])
             await conn.writer.drain()
         conn.end()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import msgspec
 import pytest
@@ -16,6 +17,7 @@ from ollama_async import (
     LineTooLongError,
     MalformedLineError,
     NDJSONDecoder,
+    _ndjson,
 )
 
 
@@ -139,6 +141,40 @@ def test_any_document_cut_anywhere_gives_the_same_records(
     got += dec.flush()
     assert dec.error is None
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=4), max_size=12),
+    cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=6),
+    block=st.integers(min_value=1, max_value=64),
+)
+def test_feed_blocks_gives_what_feed_gives(
+    records: list[dict[str, object]], cuts: list[int], block: int
+) -> None:
+    """Property: decoding big reads piece by piece never changes the records."""
+    doc = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
+    points = sorted({c % (len(doc) + 1) for c in cuts})
+    pieces = [doc[a:b] for a, b in zip([0, *points], [*points, len(doc)], strict=True)]
+    dec: NDJSONDecoder[object] = NDJSONDecoder(object)
+    got: list[object] = []
+    with mock.patch.object(_ndjson, "BLOCK_BYTES", block):
+        for p in pieces:
+            for part in dec.feed_blocks(p):
+                got += part
+    got += dec.flush()
+    assert dec.error is None
+    assert got == records
+
+
+def test_feed_blocks_stops_at_the_piece_with_a_bad_line() -> None:
+    good = b'{"x": 1}\n'
+    data = good * 20 + b"oops\n" + good * 40
+    dec: NDJSONDecoder[object] = NDJSONDecoder(object)
+    with mock.patch.object(_ndjson, "BLOCK_BYTES", len(good) * 8):
+        parts = list(dec.feed_blocks(data))
+    assert sum(len(p) for p in parts) == 20  # every record before the bad line, none after
+    assert len(parts) > 1 and isinstance(dec.error, MalformedLineError)
 
 
 @settings(max_examples=300, deadline=None)
