@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +40,10 @@ from typing import Any
 import aiohttp
 
 import ollama_async
+
+# The event loop every section runs on: asyncio's, or uvloop's with --uvloop (uvloop.run,
+# not the policy-based uvloop.install, which Python 3.12+ deprecates).
+run_loop: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run
 
 PROMPT = "Why is the sky blue?"
 MESSAGES = [{"role": "user", "content": PROMPT}]
@@ -419,7 +423,7 @@ def rss_child(name: str, url: str, n: int) -> None:
         await c.close()
         print(json.dumps({"name": name, "before_kb": before, "after_kb": after}))
 
-    asyncio.run(go())
+    run_loop(go())
 
 
 def section_rss(url: str, n: int) -> list[tuple[str, bool, str]]:
@@ -627,7 +631,8 @@ def main() -> None:
     if args.uvloop:
         import uvloop
 
-        uvloop.install()
+        global run_loop
+        run_loop = uvloop.run
     if args.rss_child:
         rss_child(args.rss_child, args.url, args.chunks)
         return
@@ -638,7 +643,7 @@ def main() -> None:
     verdicts: list[tuple[str, bool, str]] = []
     with load_servers(1) as (url, _procs):
         if "stream" in only:
-            table = asyncio.run(section_stream(url, args.chunks, args.reps))
+            table = run_loop(section_stream(url, args.chunks, args.reps))
             verdicts += print_stream(table, args.chunks)
         if "micro" in only:
             from benchmarks import micro_ndjson
@@ -651,14 +656,14 @@ def main() -> None:
             for size in (65536, 0):
                 breakdown.section(min(args.chunks, 20_000), 3 if args.quick else 15, size)
         if "ttft" in only:
-            verdicts += asyncio.run(section_ttft(url, 50 if args.quick else 300))
+            verdicts += run_loop(section_ttft(url, 50 if args.quick else 300))
         if "rss" in only:
             verdicts += section_rss(url, 100_000 if args.quick else 1_000_000)
         if "concurrent" in only:
-            asyncio.run(section_concurrent(url, 100 if args.quick else 1000, 200))
+            run_loop(section_concurrent(url, 100 if args.quick else 1000, 200))
     if "batch" in only:
         with load_servers(2) as (url, procs):
-            verdicts += asyncio.run(
+            verdicts += run_loop(
                 section_batch(url, procs, 1000 if args.quick else 10_000, args.quick)
             )
     print("\n### Verdict\n")
