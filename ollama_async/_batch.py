@@ -149,12 +149,10 @@ class BatchRunner:
                     # anyio's receive() passes through the event loop even when a result
                     # is waiting (a checkpoint); take what is there first.
                     try:
-                        result = receive.receive_nowait()
-                    except anyio.WouldBlock:
                         try:
+                            result = receive.receive_nowait()
+                        except anyio.WouldBlock:
                             result = await receive.receive()
-                        except anyio.EndOfStream:
-                            break
                     except anyio.EndOfStream:
                         break
                     done += 1

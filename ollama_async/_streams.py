@@ -391,7 +391,7 @@ class ByteStream(_Stream[bytes, F]):
                 try:
                     data = await read()
                 except _READ_ERRORS as exc:
-                    raise map_transport_error(exc, self._url, in_body=True) from exc
+                    raise self._read_error(exc) from exc
                 if not data:
                     break
                 # Keep the reads that hold the last line, for the check at the end.
