@@ -191,9 +191,15 @@ class BatchRunner:
                     result.error = exc
                 result.elapsed = time.monotonic() - start
                 try:
-                    send.send_nowait(result)  # no checkpoint: the request was one
-                except anyio.WouldBlock:
-                    await send.send(result)
+                    try:
+                        send.send_nowait(result)  # no checkpoint: the request was one
+                    except anyio.WouldBlock:
+                        await send.send(result)
+                except anyio.BrokenResourceError:
+                    # The consumer left (early exit or fail_fast) while this item was
+                    # finishing: its wait was already over, so the cancellation had not
+                    # reached it yet. Nobody wants the result; stop taking items.
+                    return
 
     async def _one(self, index: int, item: Item) -> Any:
         client = self.client

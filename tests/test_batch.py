@@ -126,6 +126,47 @@ async def test_leaving_as_completed_early_with_aclosing_cancels(slow: Emulator) 
     assert len(slow.requests) < 40
 
 
+async def test_leaving_early_while_another_item_is_finishing_raises_nothing() -> None:
+    # The race CI caught: the consumer leaves just as another worker's item completes.
+    # That worker resumes before the cancellation reaches it (its wait is already over)
+    # and must not raise because nobody is listening any more.
+    gate = anyio.Event()
+
+    async def first(_client: Any) -> str:
+        return "first"
+
+    async def second(_client: Any) -> str:
+        await gate.wait()
+        return "second"
+
+    async with Client("http://127.0.0.1:9") as c:  # never contacted: the items are callables
+        runner = BatchRunner(c, max_concurrent=2)
+        async with contextlib.aclosing(runner.as_completed([first, second])) as it:
+            async for r in it:
+                assert r.value == "first"
+                gate.set()  # the second item's wait is now over, before we leave
+                break
+
+
+async def test_fail_fast_while_another_item_is_finishing_raises_the_first_error() -> None:
+    gate = anyio.Event()
+
+    async def failing(_client: Any) -> str:
+        raise ValueError("item 0 failed")
+
+    async def finishing(_client: Any) -> str:
+        await gate.wait()
+        return "too late"
+
+    def on_progress(_result: Any, _done: int) -> None:
+        gate.set()  # runs in the consumer after receiving the failure, before cancelling
+
+    async with Client("http://127.0.0.1:9") as c:
+        runner = BatchRunner(c, max_concurrent=2, fail_fast=True, on_progress=on_progress)
+        with pytest.raises(ValueError, match="item 0 failed"):
+            await runner.run([failing, finishing])
+
+
 async def test_ten_thousand_items_pull_lazily_and_memory_stays_flat() -> None:
     emu = Emulator(default_tokens=2)
     created = 0
