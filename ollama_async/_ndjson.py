@@ -42,7 +42,7 @@ class _Segmenter:
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be at least 1")
         self.max_line_bytes = max_line_bytes
-        self._buf = bytearray()
+        self._buf = bytearray()  # never rebound: the streams' hot loops hold this object
 
     @property
     def pending(self) -> int:

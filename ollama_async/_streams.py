@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +33,7 @@ S = TypeVar("S", bound="_Stream[Any, Any]")
 
 Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
 _READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _COMPACT_AT = 4096
 _SPLIT_AT = 2 * BLOCK_BYTES  # bigger reads are decoded piece by piece (feed_blocks)
 
@@ -223,6 +224,7 @@ class ChunkStream(_Stream[F, F]):
     __slots__ = ()
 
     async def _iterate(self) -> AsyncGenerator[F, None]:
+        nbytes = 0
         try:
             resp = await self._start()
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._final_type, self._max_line_bytes)
@@ -231,28 +233,46 @@ class ChunkStream(_Stream[F, F]):
             keep = pieces.append
             read = resp.content.readany
             feed = decoder.feed
-            # The read loop of _batches, inlined: one async step less per read. The text is
-            # kept in the yield loop: a list comprehension costs a call, which a stream of
-            # one-line reads (a live model) pays on every chunk. A big read (the caller fell
-            # behind) is decoded a piece at a time, so its records stay in the CPU cache.
+            decode_lines = decoder._decode_lines  # feed's short path, inlined below
+            carry = decoder._buf  # the unfinished line held (the same bytearray throughout)
+            limit = self._max_line_bytes
+            blocks: Iterator[list[Any]] | None = None
+            items: list[Any] | None
+            n = 0
+            # The read loop of _batches, inlined: one async step less per read, and the
+            # common read (one line, as a live model sends) takes no detour. The text is
+            # kept in the yield loop: a list comprehension costs a call per read. A big read
+            # (the caller fell behind) is decoded a piece at a time, so its records stay in
+            # the CPU cache.
             while True:
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise self._read_error(exc) from exc
-                if data:
-                    self._nbytes += len(data)
-                    batches = [feed(data)] if len(data) < _SPLIT_AT else decoder.feed_blocks(data)
-                else:
-                    batches = [decoder.flush()]
-                for items in batches:
-                    if not items:
+                if blocks is None:
+                    try:
+                        data = await read()
+                    except _READ_ERRORS as exc:
+                        raise self._read_error(exc) from exc
+                    n = len(data)
+                    nbytes += n
+                    if n >= _SPLIT_AT:
+                        blocks = decoder.feed_blocks(data)
                         continue
+                    if 0 < n <= limit and not carry and data[-1] == 10:
+                        try:  # decoder.feed's short path, without the call
+                            items = decode_lines(data)
+                        except _DECODE_ERRORS:
+                            items = feed(data)  # again, line by line: the good records, the error
+                    else:
+                        items = feed(data) if n else decoder.flush()
+                else:
+                    items = next(blocks, None)
+                    if items is None:
+                        blocks = None
+                        continue
+                if items:
+                    if len(pieces) > _COMPACT_AT:
+                        self._compact()
                     last = items[-1]
                     if last.error is not None:
                         items.pop()
-                    if len(pieces) > _COMPACT_AT:
-                        self._compact()
                     if chat:
                         for item in items:
                             keep(item.message.content)
@@ -267,11 +287,13 @@ class ChunkStream(_Stream[F, F]):
                         self.final = last
                         await self._finish(resp)
                         return
-                if decoder.error is not None or not data:
+                if decoder.error is not None or not n:
                     raise self._broken(decoder)
         except OllamaError as exc:
+            self._nbytes = nbytes
             raise self._fail(exc) from exc.__cause__
         finally:
+            self._nbytes = nbytes
             self._close()
 
 
@@ -299,6 +321,7 @@ class TokenStream(_Stream[str, F]):
         self._lean: type[Any] = _GenerateText if final_type is GenerateResponse else _ChatText
 
     async def _iterate(self) -> AsyncGenerator[str, None]:
+        nbytes = 0
         try:
             resp = await self._start()
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._lean, self._max_line_bytes)
@@ -308,24 +331,45 @@ class TokenStream(_Stream[str, F]):
             keep = pieces.append
             read = resp.content.readany
             feed = decoder.feed
+            decode_lines = decoder._decode_lines  # feed's short path, inlined below
+            carry = decoder._buf  # the unfinished line held (the same bytearray throughout)
+            limit = self._max_line_bytes
+            blocks: Iterator[list[Any]] | None = None
+            items: list[Any] | None
+            n = 0
+            segment = b""  # the read decoded on the short path, for the done line's statistics
             while True:  # the read loop of _batches, inlined (see ChunkStream)
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise self._read_error(exc) from exc
-                if data:
-                    self._nbytes += len(data)
-                    batches = [feed(data)] if len(data) < _SPLIT_AT else decoder.feed_blocks(data)
-                else:
-                    batches = [decoder.flush()]
-                for items in batches:
-                    if not items:
+                if blocks is None:
+                    try:
+                        data = await read()
+                    except _READ_ERRORS as exc:
+                        raise self._read_error(exc) from exc
+                    n = len(data)
+                    nbytes += n
+                    if n >= _SPLIT_AT:
+                        segment = b""
+                        blocks = decoder.feed_blocks(data)
                         continue
+                    if 0 < n <= limit and not carry and data[-1] == 10:
+                        segment = data
+                        try:  # decoder.feed's short path, without the call
+                            items = decode_lines(data)
+                        except _DECODE_ERRORS:
+                            items = feed(data)  # again, line by line: the good records, the error
+                    else:
+                        segment = b""
+                        items = feed(data) if n else decoder.flush()
+                else:
+                    items = next(blocks, None)
+                    if items is None:
+                        blocks = None
+                        continue
+                if items:
+                    if len(pieces) > _COMPACT_AT:
+                        self._compact()
                     last = items[-1]
                     if last.error is not None:
                         items.pop()
-                    if len(pieces) > _COMPACT_AT:
-                        self._compact()
                     if thinking:
                         for text in _with_thinking(items, chat):
                             if type(text) is str:  # answer text, not ThinkingText
@@ -344,14 +388,16 @@ class TokenStream(_Stream[str, F]):
                     if last.error is not None:
                         raise StreamError(last.error)
                     if last.done:
-                        self.final = self._decode_final(decoder.last_segment)
+                        self.final = self._decode_final(segment or decoder.last_segment)
                         await self._finish(resp)
                         return
-                if decoder.error is not None or not data:
+                if decoder.error is not None or not n:
                     raise self._broken(decoder)
         except OllamaError as exc:
+            self._nbytes = nbytes
             raise self._fail(exc) from exc.__cause__
         finally:
+            self._nbytes = nbytes
             self._close()
 
     def _decode_final(self, segment: bytes | memoryview) -> F:
