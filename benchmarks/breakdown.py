@@ -31,6 +31,7 @@ from benchmarks.load_server import _final, _line
 from ollama_async._ndjson import NDJSONDecoder
 from ollama_async._streams import ChunkStream, TokenStream
 from ollama_async._types import GenerateResponse, _GenerateText
+from ollama_async.testing._memory import MemoryContent, MemoryResponse
 
 WORDS = [" the", " sky", " is", " blue"]
 
@@ -44,32 +45,6 @@ def cut(data: bytes, size: int) -> list[bytes]:
     if size:
         return [data[i : i + size] for i in range(0, len(data), size)]
     return [line + b"\n" for line in data.split(b"\n")[:-1]]
-
-
-class _Content:
-    def __init__(self, reads: list[bytes]) -> None:
-        self._reads = iter([*reads, b""])
-
-    async def readany(self) -> bytes:
-        return next(self._reads, b"")
-
-    def at_eof(self) -> bool:
-        return True
-
-
-class _Response:
-    """Just what the streams use of an aiohttp response."""
-
-    status = 200
-
-    def __init__(self, reads: list[bytes]) -> None:
-        self.content = _Content(reads)
-
-    def release(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def stages(reads: list[bytes], n: int) -> dict[str, Callable[[], Awaitable[Any]]]:
@@ -86,7 +61,7 @@ def stages(reads: list[bytes], n: int) -> dict[str, Callable[[], Awaitable[Any]]
             feed(r)
 
     async def reads_only() -> None:
-        read = _Content(reads).readany
+        read = MemoryContent(reads).readany
         while await read():
             pass
 
@@ -103,7 +78,7 @@ def stages(reads: list[bytes], n: int) -> dict[str, Callable[[], Awaitable[Any]]
     def stream_of(cls: Any) -> Callable[[], Awaitable[int]]:
         async def run() -> int:
             async def opener() -> Any:
-                return _Response(reads)
+                return MemoryResponse(reads)
 
             count = 0
             async for _ in cls(opener, GenerateResponse, 1 << 24, "mem"):

@@ -21,35 +21,12 @@ import pytest
 from ollama_async import ChatResponse, GenerateResponse, MalformedLineError, StreamError
 from ollama_async._streams import ChunkStream, TokenStream
 from ollama_async.audit import disable_audit_log, enable_audit_log
+from ollama_async.testing._memory import MemoryResponse
 
 from .conftest import chat_line, final_line, gen_line, tokens_for
 
 N = 5_000  # over the 4,096 pieces at which the kept text is joined into a block
 SIZES = [0, 1, 7, 1000, 65_535, 65_536, 200_000, 1 << 30]  # 0: one line per read
-
-
-class _Content:
-    def __init__(self, reads: list[bytes]) -> None:
-        self._reads = iter([*reads, b""])
-
-    async def readany(self) -> bytes:
-        return next(self._reads, b"")
-
-    def at_eof(self) -> bool:
-        return True
-
-
-class _Response:
-    status = 200
-
-    def __init__(self, reads: list[bytes]) -> None:
-        self.content = _Content(reads)
-
-    def release(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def body(chat: bool, n: int = N, bad_at: int | None = None, end: bytes | None = None) -> bytes:
@@ -68,7 +45,7 @@ def cut(data: bytes, size: int) -> list[bytes]:
 
 def stream(kind: str, chat: bool, reads: list[bytes]) -> Any:
     async def opener() -> Any:
-        return _Response(reads)
+        return MemoryResponse(reads)
 
     final = ChatResponse if chat else GenerateResponse
     cls = ChunkStream if kind == "stream" else TokenStream
