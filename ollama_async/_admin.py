@@ -24,7 +24,7 @@ from ._api_types import (
 )
 from ._errors import InvalidRequestError
 from ._hardware import FitEstimate, estimate_fit
-from ._ndjson import decode_error
+from ._ndjson import DECODE_ERRORS, decode_error
 from ._options import check_options
 from ._progress import ProgressStream
 from ._requests import check_model
@@ -84,7 +84,7 @@ class ModelAPI:
         if type is not None:
             try:
                 result = msgspec.json.decode(data, type=type)
-            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            except DECODE_ERRORS as exc:
                 raise decode_error(exc, data) from None
         audit.record(transport.base_url + path, model=model, status=resp.status, final=result,
                      nbytes=len(data), duration=time.monotonic() - started)  # fmt: skip

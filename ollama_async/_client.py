@@ -17,7 +17,7 @@ from . import audit
 from ._admin import ModelAPI
 from ._config import RetryPolicy, Timeouts, resolve_host
 from ._errors import StreamError
-from ._ndjson import DEFAULT_MAX_LINE_BYTES, decode_error
+from ._ndjson import DECODE_ERRORS, DEFAULT_MAX_LINE_BYTES, decode_error
 from ._openai import OpenAIClient
 from ._requests import MessageInput, RequestFields, build_request, encode_images
 from ._streams import ByteStream, ChunkStream, TokenStream
@@ -342,7 +342,7 @@ class Client(ModelAPI):
     def _decode_whole(body: bytes, decode: Callable[[bytes], R]) -> R:
         try:
             result = decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except DECODE_ERRORS as exc:
             raise decode_error(exc, body) from None
         if result.error is not None:
             raise StreamError(result.error)

@@ -30,7 +30,8 @@ BLOCK_BYTES = 32 * 1024
 
 T = TypeVar("T")
 
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+"""What a msgspec decode of server bytes can raise; every decoder in the package catches this."""
 
 
 class _Segmenter:
@@ -163,7 +164,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
             self.last_segment = data
             try:
                 return self._decode_lines(data)
-            except _DECODE_ERRORS:
+            except DECODE_ERRORS:
                 return self._slow(bytes(data))  # a view from feed_blocks: bytes for split
         return self._feed(data)
 
@@ -239,7 +240,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
             buf.clear()
             self.error = exc
             return []
-        except _DECODE_ERRORS:
+        except DECODE_ERRORS:
             # Something in this read is bad: redo it line by line to keep the good records.
             if not carried:
                 return self._slow(data[:end])

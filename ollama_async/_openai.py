@@ -15,7 +15,7 @@ import aiohttp
 import msgspec
 
 from ._errors import InvalidRequestError, OllamaError
-from ._ndjson import decode_error
+from ._ndjson import DECODE_ERRORS, decode_error
 from ._openai_types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -232,7 +232,7 @@ class OpenAIClient:
             resp.release()
         try:
             return msgspec.json.decode(data, type=type)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except DECODE_ERRORS as exc:
             raise decode_error(exc, data) from None
 
     async def chat_completions(

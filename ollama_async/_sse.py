@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from ._errors import LineTooLongError, OllamaError, StreamError
-from ._ndjson import DEFAULT_MAX_LINE_BYTES, _Segmenter, decode_error
+from ._ndjson import DECODE_ERRORS, DEFAULT_MAX_LINE_BYTES, _Segmenter, decode_error
 
 __all__ = ["SSEDecoder"]
 
@@ -78,7 +78,7 @@ class SSEDecoder(_Segmenter, Generic[T]):
                 break
             try:
                 out.append(self._decode(payload))
-            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            except DECODE_ERRORS as exc:
                 self.error = _error_event(payload) or decode_error(exc, payload)
                 break
             else:
@@ -92,7 +92,7 @@ class SSEDecoder(_Segmenter, Generic[T]):
 def _error_event(payload: bytes) -> StreamError | None:
     try:
         event = _decode_error_event(payload)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+    except DECODE_ERRORS:
         return None
     value = msgspec.json.decode(event.error)
     if value is None:

@@ -21,7 +21,7 @@ import msgspec
 
 from . import audit
 from ._errors import IncompleteStreamError, OllamaError, StreamError
-from ._ndjson import BLOCK_BYTES, NDJSONDecoder, decode_error
+from ._ndjson import BLOCK_BYTES, DECODE_ERRORS, NDJSONDecoder, decode_error
 from ._transport import map_transport_error
 from ._types import GenerateResponse, _ChatText, _Final, _GenerateText
 
@@ -33,7 +33,6 @@ S = TypeVar("S", bound="_Stream[Any, Any]")
 
 Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
 _READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _COMPACT_AT = 4096
 _SPLIT_AT = 2 * BLOCK_BYTES  # bigger reads are decoded piece by piece (feed_blocks)
 
@@ -258,7 +257,7 @@ class ChunkStream(_Stream[F, F]):
                     if 0 < n <= limit and not carry and data[-1] == 10:
                         try:  # decoder.feed's short path, without the call
                             items = decode_lines(data)
-                        except _DECODE_ERRORS:
+                        except DECODE_ERRORS:
                             items = feed(data)  # again, line by line: the good records, the error
                     else:
                         items = feed(data) if n else decoder.flush()
@@ -354,7 +353,7 @@ class TokenStream(_Stream[str, F]):
                         segment = data
                         try:  # decoder.feed's short path, without the call
                             items = decode_lines(data)
-                        except _DECODE_ERRORS:
+                        except DECODE_ERRORS:
                             items = feed(data)  # again, line by line: the good records, the error
                     else:
                         segment = b""
@@ -405,7 +404,7 @@ class TokenStream(_Stream[str, F]):
         line = bytes(segment).rstrip().rpartition(b"\n")[2]
         try:
             final: F = msgspec.json.decode(line, type=self._final_type)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except DECODE_ERRORS as exc:
             raise decode_error(exc, line) from None
         return final
 
@@ -462,7 +461,7 @@ class ByteStream(_Stream[bytes, F]):
             raise IncompleteStreamError(f"the stream from {self._url} ended without any chunk")
         try:
             final = msgspec.json.decode(line, type=self._final_type)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except DECODE_ERRORS as exc:
             raise decode_error(exc, line) from None
         if final.error is not None:
             raise StreamError(final.error)
