@@ -19,7 +19,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ollama_async import GenerateResponse, LineSplitter, NDJSONDecoder
+from ollama_async import GenerateResponse
+from ollama_async._ndjson import LineSplitter, NDJSONDecoder
 from ollama_async._types import _GenerateText
 
 WORDS = [" the", " sky", " is", " blue", " because", " of", " Rayleigh", " scattering", "."]

@@ -1,5 +1,13 @@
 """ollama_async: an asyncio-first client for the Ollama server.
 
+The top level holds what an application uses every day: the client, its streams, the error
+tree, the common wire types, configuration, the batch runner and the host pool. The rest
+lives in namespaces: :mod:`ollama_async.types` (every wire type), :mod:`ollama_async.manage`
+(model management, the ``ollama`` executable, update checks, hardware fit),
+:mod:`ollama_async.runner` (the seed specification's runner, outputs and config),
+:mod:`ollama_async.testing` (the emulator), :mod:`ollama_async.cli`,
+:mod:`ollama_async.fastapi`, :mod:`ollama_async.ray` and :mod:`ollama_async.audit`.
+
 Example::
 
     import asyncio
@@ -17,9 +25,6 @@ from ._api_types import (
     EmbeddingsResponse,
     EmbedResponse,
     ListResponse,
-    ModelDetails,
-    ModelInfo,
-    ProcessModel,
     ProcessResponse,
     ProgressResponse,
     PullProgress,
@@ -27,10 +32,11 @@ from ._api_types import (
 )
 from ._batch import BatchResult, BatchRunner, Done, Failed, run_batch, send_to
 from ._client import Client
-from ._config import DEFAULT_HOST, RetryPolicy, Timeouts, parse_host
+from ._config import RetryPolicy, Timeouts
 from ._errors import (
     BadRequestError,
     ClientClosedError,
+    ConfigError,
     ConnectionLostError,
     ConnectTimeoutError,
     IdleTimeoutError,
@@ -50,148 +56,80 @@ from ._errors import (
     ServerError,
     ServerUnreachableError,
     StreamError,
+    StreamMisuseError,
     TLSError,
     TotalTimeoutError,
 )
-from ._hardware import FitEstimate, estimate_fit
-from ._names import ModelName, normalize_model_name, parse_model_name, same_model
-from ._ndjson import DEFAULT_MAX_LINE_BYTES, LineSplitter, NDJSONDecoder
 from ._openai import EventStream, OpenAIClient
-from ._openai_types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Completion,
-    CompletionChunk,
-    EmbeddingList,
-    ModelList,
-    OpenAIModel,
-    Usage,
-)
 from ._options import Options
-from ._outputs import OutputManager
 from ._pool import HostState, Pool
-from ._presets import PRESETS, ExecutionOptions
 from ._progress import ProgressStream
-from ._requests import RequestFields
-from ._runner import ModelExecutionResult, ModelRunner
-from ._service import ModelStats, OllamaManager
-from ._settings import ConfigError, ConfigManager
-from ._sse import SSEDecoder
+from ._public import export
 from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
 from ._tools import tool_from_function
-from ._types import (
-    ChatRequest,
-    ChatResponse,
-    GenerateRequest,
-    GenerateResponse,
-    Logprob,
-    Message,
-    TokenLogprob,
-    Tool,
-    ToolCall,
-    ToolCallFunction,
-    ToolFunction,
-)
-from ._updates import UpdateStatus, check_updates
+from ._types import ChatResponse, GenerateResponse, Message, Tool, ToolCall
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_MAX_LINE_BYTES",
-    "PRESETS",
     "BadRequestError",
     "BatchResult",
     "BatchRunner",
     "ByteStream",
-    "ChatCompletion",
-    "ChatCompletionChunk",
-    "ChatRequest",
     "ChatResponse",
     "ChunkStream",
     "Client",
     "ClientClosedError",
-    "Completion",
-    "CompletionChunk",
     "ConfigError",
-    "ConfigManager",
     "ConnectTimeoutError",
     "ConnectionLostError",
     "Done",
     "EmbedResponse",
-    "EmbeddingList",
     "EmbeddingsResponse",
     "EventStream",
-    "ExecutionOptions",
     "Failed",
-    "FitEstimate",
-    "GenerateRequest",
     "GenerateResponse",
     "HostState",
     "IdleTimeoutError",
     "IncompleteStreamError",
     "InvalidRequestError",
     "InvalidResponseError",
-    "LineSplitter",
     "LineTooLongError",
     "ListResponse",
-    "Logprob",
     "MalformedLineError",
     "Message",
-    "ModelDetails",
-    "ModelExecutionResult",
-    "ModelInfo",
-    "ModelList",
-    "ModelName",
     "ModelNotFoundError",
-    "ModelRunner",
-    "ModelStats",
-    "NDJSONDecoder",
     "NotFoundError",
     "OllamaConnectionError",
     "OllamaError",
-    "OllamaManager",
     "OllamaTimeoutError",
     "OpenAIClient",
-    "OpenAIModel",
     "Options",
-    "OutputManager",
     "Pool",
-    "ProcessModel",
     "ProcessResponse",
     "ProgressResponse",
     "ProgressStream",
     "ProtocolError",
     "PullProgress",
     "RateLimitError",
-    "RequestFields",
     "ResponseError",
     "RetryPolicy",
-    "SSEDecoder",
     "ServerError",
     "ServerUnreachableError",
     "ShowResponse",
     "StreamError",
+    "StreamMisuseError",
     "TLSError",
     "ThinkingText",
     "Timeouts",
-    "TokenLogprob",
     "TokenStream",
     "Tool",
     "ToolCall",
-    "ToolCallFunction",
-    "ToolFunction",
     "TotalTimeoutError",
-    "UpdateStatus",
-    "Usage",
     "__version__",
-    "check_updates",
-    "estimate_fit",
-    "normalize_model_name",
-    "parse_host",
-    "parse_model_name",
     "run_batch",
-    "same_model",
     "send_to",
     "tool_from_function",
 ]
+
+export(globals(), __name__)

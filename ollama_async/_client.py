@@ -14,9 +14,9 @@ import aiohttp
 import msgspec
 
 from . import audit
-from ._admin import ModelAPI
 from ._config import RetryPolicy, Timeouts, resolve_host
 from ._errors import StreamError
+from ._models import ModelAPI
 from ._ndjson import DECODE_ERRORS, DEFAULT_MAX_LINE_BYTES, decode_error
 from ._openai import OpenAIClient
 from ._requests import MessageInput, RequestFields, build_request, encode_images

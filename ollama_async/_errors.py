@@ -4,7 +4,9 @@
 
     OllamaError                      every error this library raises
     ├── InvalidRequestError          bad input, refused before anything was sent (.field)
+    ├── ConfigError                  a config file's key or value was refused (.key)
     ├── ClientClosedError            the client was used after aclose()
+    ├── StreamMisuseError            a stream iterated twice, or used after it ended
     ├── OllamaConnectionError        the transport failed
     │   ├── ServerUnreachableError   nothing answered at the URL (is `ollama serve` running?)
     │   ├── TLSError                 the server's certificate failed verification
@@ -39,6 +41,7 @@ import msgspec
 __all__ = [
     "BadRequestError",
     "ClientClosedError",
+    "ConfigError",
     "ConnectTimeoutError",
     "ConnectionLostError",
     "IdleTimeoutError",
@@ -58,6 +61,7 @@ __all__ = [
     "ServerError",
     "ServerUnreachableError",
     "StreamError",
+    "StreamMisuseError",
     "TLSError",
     "TotalTimeoutError",
 ]
@@ -97,6 +101,21 @@ class InvalidRequestError(OllamaError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class ConfigError(OllamaError, ValueError):
+    """A config value or key was refused; ``key`` names it (``server.timeout_idle``)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+class StreamMisuseError(OllamaError, RuntimeError):
+    """A stream was iterated a second time, or opened again after it ended.
+
+    A stream is one HTTP response: read it once, in one ``async for``.
+    """
 
 
 class ClientClosedError(OllamaError, RuntimeError):

@@ -15,7 +15,7 @@ from ._errors import InvalidRequestError
 
 __all__ = ["ModelName", "normalize_model_name", "parse_model_name", "same_model"]
 
-DEFAULT_HOST = "registry.ollama.ai"
+DEFAULT_REGISTRY = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 
@@ -52,7 +52,7 @@ class ModelName:
     @property
     def short(self) -> str:
         """As Ollama displays it: default host and namespace left out."""
-        if self.host != DEFAULT_HOST:
+        if self.host != DEFAULT_REGISTRY:
             return self.full
         if self.namespace != DEFAULT_NAMESPACE:
             return f"{self.namespace}/{self.model}:{self.tag}"
@@ -69,7 +69,7 @@ def parse_model_name(name: str) -> ModelName:
     >>> parse_model_name("../etc/passwd")
     Traceback (most recent call last):
     ...
-    ollama_async._errors.InvalidRequestError: model: invalid model name '../etc/passwd'
+    ollama_async.InvalidRequestError: model: invalid model name '../etc/passwd'
     """
     if not name or name != name.strip() or ".." in name:
         raise InvalidRequestError("model", f"invalid model name {name!r}")
@@ -85,7 +85,7 @@ def parse_model_name(name: str) -> ModelName:
     parts = rest.split("/")
     if len(parts) > 3:
         raise InvalidRequestError("model", f"too many '/' in {name!r}")
-    host = parts[-3] if len(parts) == 3 else DEFAULT_HOST
+    host = parts[-3] if len(parts) == 3 else DEFAULT_REGISTRY
     namespace = parts[-2] if len(parts) >= 2 else DEFAULT_NAMESPACE
     model = parts[-1]
     for value, what, pattern in (

@@ -99,7 +99,7 @@ def check_options(options: Any) -> Any:
     >>> check_options({"temprature": 0.2})
     Traceback (most recent call last):
     ...
-    ollama_async._errors.InvalidRequestError: options.temprature: unknown option; did you mean 'temperature'?
+    ollama_async.InvalidRequestError: options.temprature: unknown option; did you mean 'temperature'?
     """  # noqa: E501
     if options is None:
         return None

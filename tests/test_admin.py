@@ -18,14 +18,11 @@ from ollama_async import (
     IncompleteStreamError,
     InvalidRequestError,
     InvalidResponseError,
-    OllamaManager,
     RetryPolicy,
     ServerUnreachableError,
-    normalize_model_name,
-    parse_model_name,
-    same_model,
 )
-from ollama_async._admin import file_digest
+from ollama_async._models import file_digest
+from ollama_async.manage import OllamaManager, normalize_model_name, parse_model_name, same_model
 from ollama_async.testing import Emulator, Fault
 
 from .conftest import acquired
@@ -255,7 +252,7 @@ async def test_auto_start_without_an_executable_says_so(tmp_path: Path) -> None:
 
 
 async def test_hardware_fit_from_show_and_the_machine(emu: Emulator) -> None:
-    from ollama_async import estimate_fit
+    from ollama_async.manage import estimate_fit
 
     async with Client(emu.url) as c:
         fit = await c.check_fit("tiny", context_length=512)

@@ -211,7 +211,7 @@ def test_pull_progress_through_a_pty(emulator_url: str) -> None:
 
 
 async def test_main_is_importable_without_rich() -> None:
-    from ollama_async import _cli
+    from ollama_async.cli import _main as _cli
 
     assert _cli.build_parser().parse_args(["list"]).command == "list"
     await asyncio.sleep(0)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ollama_async import ModelInfo, ModelNotFoundError, OllamaManager, ProgressResponse
-from ollama_async._cli_backend import parse_size
+from ollama_async import ModelNotFoundError, ProgressResponse
+from ollama_async.manage import OllamaManager
+from ollama_async.manage._executable import parse_size
+from ollama_async.types import ModelInfo
 
 STAND_IN = r"""
 import json, sys, time

@@ -19,8 +19,8 @@ from ollama_async import (
     Message,
     RetryPolicy,
     ServerUnreachableError,
-    parse_host,
 )
+from ollama_async._config import parse_host
 
 from .conftest import StreamServer
 

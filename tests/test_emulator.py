@@ -157,7 +157,7 @@ async def test_blob_upload_and_create_from_gguf(ec: Client, tmp_path: object) ->
     assert final.status == "success"
     digest = (await ec.list()).models
     assert any(m.name == "from-file:latest" for m in digest)
-    from ollama_async._admin import file_digest
+    from ollama_async._models import file_digest
 
     assert await ec.blob_exists(file_digest(f))
 

@@ -11,19 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ollama_async import (
-    ChatCompletionChunk,
     ChatResponse,
     Client,
-    CompletionChunk,
     GenerateResponse,
-    NDJSONDecoder,
     OllamaError,
     ProgressResponse,
     RetryPolicy,
-    SSEDecoder,
     Timeouts,
 )
 from ollama_async._errors import error_for_status
+from ollama_async._ndjson import NDJSONDecoder
+from ollama_async._sse import SSEDecoder
+from ollama_async.types import ChatCompletionChunk, CompletionChunk
 
 from .faultserver import Conn, FaultServer
 

@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 from ollama_async import (
     GenerateResponse,
     InvalidResponseError,
-    LineSplitter,
     LineTooLongError,
     MalformedLineError,
-    NDJSONDecoder,
     _ndjson,
 )
+from ollama_async._ndjson import LineSplitter, NDJSONDecoder
 
 
 def feed_all(splitter: LineSplitter, pieces: list[bytes]) -> list[bytes]:

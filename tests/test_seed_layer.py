@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ollama_async import Client
-from ollama_async._outputs import OutputManager, safe_name
-from ollama_async._presets import PRESETS, ExecutionOptions
-from ollama_async._runner import CONTEXT_LAYOUT, ModelExecutionResult, ModelRunner
-from ollama_async._settings import ConfigError, ConfigManager, default_config_path
+from ollama_async import Client, ConfigError
+from ollama_async.runner._outputs import OutputManager, safe_name
+from ollama_async.runner._presets import PRESETS, ExecutionOptions
+from ollama_async.runner._runner import CONTEXT_LAYOUT, ModelExecutionResult, ModelRunner
+from ollama_async.runner._settings import ConfigManager, default_config_path
 from ollama_async.testing import Emulator, Fault
 
 

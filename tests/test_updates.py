@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from ollama_async import Client
-from ollama_async._updates import check_updates
+from ollama_async.manage._updates import check_updates
 from ollama_async.testing import Emulator
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._api_types import ShowResponse
+from .._api_types import ShowResponse
 
 __all__ = ["FitEstimate", "estimate_fit", "free_memory"]
 
@@ -109,7 +109,7 @@ def estimate_fit(
     Weights: parameters × bits per weight of its quantization. KV cache (f16): 2 × layers ×
     context × (embedding width × KV heads / heads) × 2 bytes. Plus 10 % for buffers.
 
-    >>> from ollama_async import ShowResponse, ModelDetails
+    >>> from ollama_async.types import ShowResponse, ModelDetails
     >>> show = ShowResponse(details=ModelDetails(quantization_level="Q4_K_M"), model_info={
     ...     "general.architecture": "llama", "general.parameter_count": 8_030_261_248,
     ...     "llama.block_count": 32, "llama.embedding_length": 4096,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from ._client import Client
-from ._names import parse_model_name
+from .._client import Client
+from .._names import parse_model_name
 
 __all__ = ["UpdateStatus", "check_updates"]
 

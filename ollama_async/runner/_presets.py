@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ._options import check_options
+from .._options import check_options
 
 __all__ = ["PRESETS", "ExecutionOptions"]
 

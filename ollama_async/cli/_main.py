@@ -17,11 +17,11 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ._api_types import ProgressResponse, PullProgress
-from ._batch import BatchRunner
-from ._client import Client
-from ._config import RetryPolicy, Timeouts, resolve_host
-from ._errors import (
+from .._api_types import ProgressResponse, PullProgress
+from .._batch import BatchRunner
+from .._client import Client
+from .._config import RetryPolicy, Timeouts, resolve_host
+from .._errors import (
     InvalidRequestError,
     ModelNotFoundError,
     OllamaError,
@@ -120,7 +120,7 @@ async def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     if await _server_answers(url):
         out.write(f"Using the Ollama server at {url}\n")
     else:
-        from .testing import Emulator
+        from ..testing import Emulator
 
         emulator = Emulator(tokens_per_second=60)
         url = await emulator.start()
@@ -252,7 +252,7 @@ async def cmd_ps(args: argparse.Namespace, out: TextIO) -> int:
 async def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     async with _client(args) as client:
         info = await client.show(args.model)
-    from ._hardware import estimate_fit
+    from ..manage._hardware import estimate_fit
 
     fit = estimate_fit(info)
     d = info.details
@@ -366,7 +366,7 @@ async def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def cmd_serve_emulator(args: argparse.Namespace, out: TextIO) -> int:
-    from .testing.__main__ import serve
+    from ..testing.__main__ import serve
 
     await serve(args.bind, args.port, args.tokens_per_second)
     return 0

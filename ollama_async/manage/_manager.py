@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from ._api_types import ModelInfo, ProgressResponse
-from ._cli_backend import OllamaCLI
-from ._client import Client
-from ._config import Timeouts
-from ._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
-from ._names import normalize_model_name
-from ._types import GenerateResponse
+from .._api_types import ModelInfo, ProgressResponse
+from .._client import Client
+from .._config import Timeouts
+from .._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
+from .._names import normalize_model_name
+from .._types import GenerateResponse
+from ._executable import OllamaCLI
 from ._updates import UpdateStatus, check_updates
 
 __all__ = ["ModelStats", "OllamaManager"]

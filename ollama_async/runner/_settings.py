@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._errors import ConfigError
 from ._outputs import atomic_write
 from ._presets import PRESETS, ExecutionOptions
 
@@ -23,15 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConfigError", "ConfigManager", "default_config_path"]
-
-
-class ConfigError(ValueError):
-    """A config value or key was refused; ``key`` names it (``server.timeout_idle``)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+__all__ = ["ConfigManager", "default_config_path"]
 
 
 _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {

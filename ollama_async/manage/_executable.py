@@ -12,11 +12,11 @@ import os
 import re
 from collections.abc import AsyncIterator
 
-from ._api_types import ModelInfo, ProgressResponse
-from ._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
-from ._names import normalize_model_name
-from ._requests import check_model
-from ._types import GenerateResponse
+from .._api_types import ModelInfo, ProgressResponse
+from .._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
+from .._names import normalize_model_name
+from .._requests import check_model
+from .._types import GenerateResponse
 
 __all__ = ["OllamaCLI", "parse_size"]
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._batch import BatchRunner
-from ._client import Client
+from .._batch import BatchRunner
+from .._client import Client
 from ._presets import ExecutionOptions
 
 __all__ = ["CONTEXT_LAYOUT", "ModelExecutionResult", "ModelRunner"]

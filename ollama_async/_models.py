@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import msgspec
@@ -23,12 +23,14 @@ from ._api_types import (
     ShowResponse,
 )
 from ._errors import InvalidRequestError
-from ._hardware import FitEstimate, estimate_fit
 from ._ndjson import DECODE_ERRORS, decode_error
 from ._options import check_options
 from ._progress import ProgressStream
 from ._requests import check_model
 from ._transport import Transport, map_transport_error
+
+if TYPE_CHECKING:
+    from .manage import FitEstimate
 
 __all__ = ["ModelAPI", "check_digest", "file_digest"]
 
@@ -165,6 +167,8 @@ class ModelAPI:
             fit = await client.check_fit("llama3.2", context_length=8192)
             print(fit.summary())
         """
+        from .manage import estimate_fit  # manage builds on the client, not the other way
+
         return estimate_fit(await self.show(model), context_length=context_length)
 
     async def embed(
