@@ -92,7 +92,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
     ([], 'MalformedLineError')
     """
 
-    __slots__ = ("_decode", "_decode_lines", "error", "last_segment")
+    __slots__ = ("_decode", "_decode_lines", "error", "last_head", "last_segment")
     done = False  # the final record is a record: the stream sees it
 
     def __init__(self, type: type[T], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
@@ -104,6 +104,9 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         self.last_segment: bytes | memoryview = b""
         """The complete lines decoded by the last ``feed`` or ``flush`` call (the last of
         them is the done line when a stream ends)."""
+        self.last_head = b""
+        """The line completed from a carried-over piece by the last read that had one (it is
+        decoded apart from ``last_segment``)."""
 
     def feed(self, data: bytes) -> list[T]:
         """Add one read of the body; return the records of the lines it completed."""
@@ -173,7 +176,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
                 return []
             first = data.find(b"\n") + 1
             buf += memoryview(data)[:first]
-            head = bytes(buf)
+            head = self.last_head = bytes(buf)
             buf.clear()
             if end < n:
                 self._hold(memoryview(data)[end:])

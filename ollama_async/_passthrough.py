@@ -7,7 +7,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ._errors import DECODE_ERRORS, OllamaError, StreamError, decode_error
+from ._errors import (
+    DECODE_ERRORS,
+    IdleTimeoutError,
+    IncompleteStreamError,
+    OllamaError,
+    StreamError,
+    decode_error,
+)
 from ._streams import BaseStream, Opener
 
 __all__ = ["ByteStream"]
@@ -48,7 +55,14 @@ class _PassThrough:
         cut = data.rfind(b"\n") + 1
         self._carry = data[cut:] if cut else (self._carry + data)[-self.limit :]
         if line and (b'"done"' in line or b'"error"' in line):
-            self._check(line)
+            try:
+                record = self._end(line)
+            except DECODE_ERRORS:
+                return [data]
+            if record.done:
+                self._set_final(line)
+            elif record.error is not None:
+                self.scan()  # a final line before the error line still wins
         return [data]
 
     def feed_blocks(self, data: bytes) -> Iterator[list[bytes]]:
@@ -56,30 +70,43 @@ class _PassThrough:
 
     def flush(self) -> list[bytes]:
         """End of body: search the kept tail of the body for the final line."""
-        if self.final is None and self.error is None:
-            for line in reversed(b"".join(self._kept).split(b"\n")):
-                if line.strip() and (self._check(line.strip()) or self.error is not None):
-                    break
+        self.scan()
         return []
 
-    def _check(self, line: bytes) -> bool:
-        try:
-            end = self._end(line)
-        except DECODE_ERRORS:
-            return False
-        if end.error is not None:
-            self.error = StreamError(end.error)
-        elif end.done:
+    def scan(self) -> None:
+        """Search the kept tail backwards for the final line: it wins over anything after
+        it (blank lines, junk, error lines); a plain record before any final line means the
+        stream is incomplete, and an error line after it is the stream's error."""
+        if self.done or self.error is not None:
+            return
+        error: StreamError | None = None
+        for raw in reversed(b"".join(self._kept).split(b"\n")):
+            line = raw.strip()
+            if not line:
+                continue
             try:
-                self.final = self._decode(line)
-                self.done = True
-            except DECODE_ERRORS as exc:
-                self.error = decode_error(exc, line)
-        return self.done
+                end = self._end(line)
+            except DECODE_ERRORS:
+                continue
+            if end.done:
+                self._set_final(line)
+                return
+            if end.error is not None:
+                error = error or StreamError(end.error)
+            elif end.done is False:
+                break
+        self.error = error
+
+    def _set_final(self, line: bytes) -> None:
+        try:
+            self.final = self._decode(line)
+            self.done = True
+        except DECODE_ERRORS as exc:
+            self.error = decode_error(exc, line)
 
 
 class _End(msgspec.Struct, gc=False):
-    done: bool = False
+    done: bool | None = None  # a line without "done" is not a record of this stream
     error: str | None = None
 
 
@@ -115,6 +142,11 @@ class ByteStream(BaseStream[bytes, F]):
                 if decoder.final is not None:
                     await self._complete(decoder.final)
                     return
+        except (IncompleteStreamError, IdleTimeoutError) as exc:
+            decoder.scan()  # the final line may have come with junk after it
+            if decoder.final is None:
+                raise self._fail(exc) from exc.__cause__
+            self.final = decoder.final
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:

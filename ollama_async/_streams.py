@@ -319,7 +319,8 @@ def _final_of(decoder: NDJSONDecoder[Any], final_type: type[Any]) -> Any:
 
     It is the last line of the decoder's last segment that decodes with ``done`` set; when
     junk after it hid it there, a bare final record (no statistics) stands in."""
-    for line in reversed(bytes(decoder.last_segment).split(b"\n")):
+    lines = [*reversed(bytes(decoder.last_segment).split(b"\n")), decoder.last_head]
+    for line in lines:  # the segment's lines from its end, then the carried line
         if line.strip():
             try:
                 final = msgspec.json.decode(line, type=final_type)
