@@ -70,19 +70,21 @@ def _check_capabilities(body: dict[str, Any], m: StoredModel, short: str) -> Non
         raise HTTPError(400, "top_logprobs must be between 0 and 20")
 
 
-async def generate(emu: Emulator, request: web.Request) -> web.StreamResponse:
-    return await _complete(emu, request, chat=False)
-
-
-async def chat(emu: Emulator, request: web.Request) -> web.StreamResponse:
-    return await _complete(emu, request, chat=True)
-
-
-async def _complete(emu: Emulator, request: web.Request, *, chat: bool) -> web.StreamResponse:
-    body = body_of(request)
+def scripted_content(body: dict[str, Any]) -> ScriptedResponse | None:
+    """The scripted answer this request took, if it gives the text (a fault- or status-only
+    answer leaves the text to the built-in model)."""
     scripted = current.get().scripted
-    if scripted is not None and not scripted.has_content:
-        scripted = None  # a fault- or status-only answer: the built-in model writes the text
+    if scripted is None or not scripted.has_content:
+        return None
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise HTTPError(400, "model is required")
+    return scripted
+
+
+async def complete(emu: Emulator, request: web.Request, *, chat: bool) -> web.StreamResponse:
+    """``/api/generate`` (``chat=False``) and ``/api/chat``."""
+    body = body_of(request)
+    scripted = scripted_content(body)
     short = str(body.get("model"))
     options = check_options(body)
     if not chat and body.get("raw") and (body.get("system") or body.get("template")):
@@ -95,8 +97,6 @@ async def _complete(emu: Emulator, request: web.Request, *, chat: bool) -> web.S
         prompt = str(body.get("prompt") or "")
         empty = not prompt
     if scripted is not None:
-        if not short or short == "None":
-            raise HTTPError(400, "model is required")
         words, thoughts, calls = _scripted_parts(scripted, chat)
         reason = "stop"
     else:
@@ -238,12 +238,18 @@ def require_embeddings(m: StoredModel, status: int) -> None:
         )
 
 
-async def embed(emu: Emulator, request: web.Request) -> web.StreamResponse:
-    body = body_of(request)
+def embedding_inputs(emu: Emulator, body: dict[str, Any]) -> tuple[StoredModel, list[str]]:
+    """The embedding model and the texts of ``input`` (a string or a list), as ``/api/embed``
+    and ``/v1/embeddings`` read them."""
     m = find_model(emu, body)
     require_embeddings(m, 501)
     inputs = body.get("input", "")
-    texts = [inputs] if isinstance(inputs, str) else list(inputs)
+    return m, [inputs] if isinstance(inputs, str) else list(inputs)
+
+
+async def embed(emu: Emulator, request: web.Request) -> web.StreamResponse:
+    body = body_of(request)
+    m, texts = embedding_inputs(emu, body)
     dims = int(body.get("dimensions") or m.embedding_length)
     emu.store.load(m.name)
     return json_response(

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ._faults import write_lines
-from ._generation import find_model, require_embeddings
+from ._generation import embedding_inputs, find_model, scripted_content
 from ._http import (
     OPENAI_JSON_TYPE,
     SSE_TYPE,
     HTTPError,
     body_of,
-    current,
     json_response,
     path_param,
 )
@@ -28,25 +27,16 @@ if TYPE_CHECKING:
     from ._emulator import Emulator
 
 
-async def chat_completions(emu: Emulator, request: web.Request) -> web.StreamResponse:
-    return await _complete(emu, request, chat=True)
-
-
-async def completions(emu: Emulator, request: web.Request) -> web.StreamResponse:
-    return await _complete(emu, request, chat=False)
-
-
-async def _complete(emu: Emulator, request: web.Request, *, chat: bool) -> web.StreamResponse:
+async def complete(emu: Emulator, request: web.Request, *, chat: bool) -> web.StreamResponse:
+    """``/v1/chat/completions`` (``chat=True``) and ``/v1/completions``."""
     body = body_of(request)
-    scripted = current.get().scripted
+    scripted = scripted_content(body)
     if chat:
         prompt = "\n".join(str(x.get("content", "")) for x in body.get("messages") or [])
     else:
         prompt = str(body.get("prompt", ""))
     calls: list[dict[str, Any]] = []
-    if scripted is not None and scripted.has_content:
-        if not body.get("model"):
-            raise HTTPError(400, "model is required")
+    if scripted is not None:
         words = list(scripted.chunks or ())
         if chat:
             calls = [_openai_call(i, c) for i, c in enumerate(scripted.tool_calls or ())]
@@ -106,10 +96,7 @@ def _openai_call(index: int, call: dict[str, Any]) -> dict[str, Any]:
 
 async def embeddings(emu: Emulator, request: web.Request) -> web.StreamResponse:
     body = body_of(request)
-    m = find_model(emu, body)
-    require_embeddings(m, 501)
-    inputs = body.get("input", "")
-    texts = [inputs] if isinstance(inputs, str) else list(inputs)
+    m, texts = embedding_inputs(emu, body)
     data = [{"object": "embedding", "embedding": embedding(m.name, t, m.embedding_length),
              "index": i} for i, t in enumerate(texts)]  # fmt: skip
     usage = {"prompt_tokens": 4, "total_tokens": 4}

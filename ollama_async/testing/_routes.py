@@ -6,6 +6,7 @@ A ``{name}`` at the end of a path takes the rest of the path (model names hold s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -23,8 +24,8 @@ Handler = Callable[["Emulator", web.Request], Awaitable[web.StreamResponse]]
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/"): store.root,
     ("HEAD", "/"): store.root,
-    ("POST", "/api/generate"): gen.generate,
-    ("POST", "/api/chat"): gen.chat,
+    ("POST", "/api/generate"): partial(gen.complete, chat=False),
+    ("POST", "/api/chat"): partial(gen.complete, chat=True),
     ("POST", "/api/embed"): gen.embed,
     ("POST", "/api/embeddings"): gen.embeddings,
     ("GET", "/api/tags"): store.tags,
@@ -38,8 +39,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("DELETE", "/api/delete"): store.delete,
     ("HEAD", "/api/blobs/{digest}"): store.blob_exists,
     ("POST", "/api/blobs/{digest}"): store.blob_upload,
-    ("POST", "/v1/chat/completions"): v1.chat_completions,
-    ("POST", "/v1/completions"): v1.completions,
+    ("POST", "/v1/chat/completions"): partial(v1.complete, chat=True),
+    ("POST", "/v1/completions"): partial(v1.complete, chat=False),
     ("POST", "/v1/embeddings"): v1.embeddings,
     ("GET", "/v1/models"): v1.models,
     ("GET", "/v1/models/{name}"): v1.model,
