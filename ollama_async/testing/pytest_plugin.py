@@ -109,6 +109,11 @@ def _options(request: pytest.FixtureRequest) -> EmulatorOptions:
             f"@pytest.mark.ollama_emulator: unknown option(s) {unknown}; known: {sorted(known)}"
         )
     kwargs: dict[str, Any] = dict(marker.kwargs)
+    from ._faults import Fault
+
+    faults = kwargs.get("faults") or []
+    if not isinstance(faults, list | tuple) or not all(isinstance(f, Fault) for f in faults):
+        raise pytest.UsageError("@pytest.mark.ollama_emulator: faults= takes a list of Fault")
     return EmulatorOptions(**kwargs)
 
 
