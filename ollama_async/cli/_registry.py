@@ -1,0 +1,215 @@
+"""The one table of commands: each declares its name, help, arguments and handler.
+
+The parser is built from this table and ``main`` dispatches through it, so adding a command
+is one decorated function. The global options (``--host``, ``--timeout``) are accepted before
+or after the subcommand.
+
+Example::
+
+    @command("hello", "say hello", Arg("name", help="who to greet"))
+    async def hello(args: argparse.Namespace, io: Streams) -> int:
+        io.out.write(f"hello {args.name}\\n")
+        return 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .. import __version__
+from .._client import Client
+from .._config import Timeouts
+
+__all__ = [
+    "REGISTRY",
+    "Arg",
+    "Command",
+    "Streams",
+    "build_parser",
+    "command",
+    "open_client",
+    "port_number",
+    "positive_float",
+    "positive_int",
+]
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where a command reads and writes: stdout, stderr and stdin (swapped in tests)."""
+
+    out: TextIO
+    err: TextIO
+    stdin: TextIO
+
+
+Handler = Callable[[argparse.Namespace, Streams], Awaitable[int] | int]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument: its flags, its help text (required: every argument has one) and the
+    other ``argparse.add_argument`` keywords.
+
+    >>> Arg("--runs", help="runs per model", type=int).flags
+    ('--runs',)
+    """
+
+    flags: tuple[str, ...]
+    help: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, *flags: str, help: str, **options: Any) -> None:
+        if not help:
+            raise ValueError(f"argument {flags} needs a help text")
+        object.__setattr__(self, "flags", flags)
+        object.__setattr__(self, "help", help)
+        object.__setattr__(self, "options", options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``handler`` is a coroutine function run with ``asyncio.run``, or (for
+    the chat REPL, which owns its event loop) a plain function."""
+
+    name: str
+    help: str
+    args: tuple[Arg, ...]
+    handler: Handler
+
+
+REGISTRY: dict[str, Command] = {}
+"""Every subcommand by name, in the order they were declared."""
+
+
+def command(name: str, help: str, *args: Arg) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as the subcommand ``name``.
+
+    >>> @command("doc-example", "an example", Arg("x", help="a value"))
+    ... async def _example(args, io):
+    ...     return 0
+    >>> REGISTRY.pop("doc-example").args[0].flags
+    ('x',)
+    """
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY:
+            raise ValueError(f"command {name!r} is declared twice")
+        REGISTRY[name] = Command(name, help, args, handler)
+        return handler
+
+    return register
+
+
+# -- argument types: bad values become usage errors (exit 2), never tracebacks ---------------
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1.
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be a whole number of at least 1, not '0'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0.
+
+    >>> positive_float("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 (any free port) to 65535.
+
+    >>> port_number("11434")
+    11434
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, not {text!r}")
+    return value
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+_GLOBALS = (
+    Arg(
+        "--host",
+        help="the server's URL or host[:port] (default: OLLAMA_HOST, else http://127.0.0.1:11434)",
+        metavar="URL",
+    ),
+    Arg(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="the longest wait for the next byte of an answer (default 300)",
+    ),
+)
+
+
+def _add(parser: argparse.ArgumentParser, arg: Arg, **override: Any) -> None:
+    parser.add_argument(*arg.flags, help=arg.help, **{**arg.options, **override})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for every registered command.
+
+    >>> from ollama_async.cli import _commands  # registers the commands
+    >>> build_parser().parse_args(["list", "--host", "h:1"]).host
+    'h:1'
+    """
+    parser = argparse.ArgumentParser(
+        prog="ollama-async", description="An async client for the Ollama server."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )  # fmt: skip
+    for arg in _GLOBALS:
+        _add(parser, arg, default=None)
+    # The same options after the subcommand; SUPPRESS keeps them from overwriting a value
+    # given before it when they are not repeated.
+    after = argparse.ArgumentParser(add_help=False)
+    for arg in _GLOBALS:
+        _add(after, arg, default=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for cmd in REGISTRY.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[after])
+        for arg in cmd.args:
+            _add(p, arg)
+    return parser
+
+
+@contextlib.asynccontextmanager
+async def open_client(args: argparse.Namespace) -> AsyncIterator[Client]:
+    """A client for ``--host`` and ``--timeout``."""
+    timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
+    async with Client(args.host, timeouts=timeouts) as client:
+        yield client
