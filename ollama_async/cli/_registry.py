@@ -109,6 +109,17 @@ def command(name: str, help: str, *args: Arg) -> Callable[[Handler], Handler]:
 # -- argument types: bad values become usage errors (exit 2), never tracebacks ---------------
 
 
+def _checked(text: str, convert: Callable[[str], float], ok: Callable[[float], bool],
+             expected: str) -> Any:  # fmt: skip
+    try:
+        value = convert(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"must be {expected}, not {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1.
 
@@ -118,13 +129,7 @@ def positive_int(text: str) -> int:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: must be a whole number of at least 1, not '0'
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
+    return int(_checked(text, int, lambda v: v >= 1, "a whole number of at least 1"))
 
 
 def positive_float(text: str) -> float:
@@ -133,13 +138,7 @@ def positive_float(text: str) -> float:
     >>> positive_float("2.5")
     2.5
     """
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
-    return value
+    return float(_checked(text, float, lambda v: v > 0, "a number above 0"))
 
 
 def port_number(text: str) -> int:
@@ -148,13 +147,7 @@ def port_number(text: str) -> int:
     >>> port_number("11434")
     11434
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, not {text!r}")
-    return value
+    return int(_checked(text, int, lambda v: 0 <= v <= 65535, "a port from 0 to 65535"))
 
 
 # -- the parser ------------------------------------------------------------------------------
