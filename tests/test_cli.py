@@ -128,6 +128,9 @@ BAD_USAGE = [
     ["generate", "llama3.2", "hi", "-o", "temperature"],
     ["generate", "llama3.2", "hi", "-o", "no_such_option=1"],
     ["generate", "bad name", "hi"],
+    ["--host", ":::", "list"],
+    ["list", "--host", "ftp://example.com"],
+    ["list", "--host", "http://[::1"],
     ["nonsense-command"],
     [],
 ]
@@ -158,6 +161,18 @@ def test_library_errors_are_one_line_with_their_exit_code(cli: CLI) -> None:
     assert r.code == 4 and "not found" in r.err and r.err.count("\n") == 1
     r = cli("--host", f"127.0.0.1:{free_port()}", "list")
     assert r.code == 3 and "could not connect" in r.err and r.err.count("\n") == 1
+
+
+def test_a_bad_ollama_host_is_a_usage_error(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", ":::")
+    for argv in (["list"], ["chat", "llama3.2"], ["demo"]):
+        r = cli(*argv)
+        assert r.code == 2 and r.err.startswith("error: OLLAMA_HOST: ") and "Traceback" not in r.err
+
+
+def test_a_password_in_the_host_is_never_printed(cli: CLI) -> None:
+    r = cli("--host", f"http://me:s3cret@127.0.0.1:{free_port()}", "list")
+    assert r.code == 3 and "me:***@" in r.err and "s3cret" not in r.err
 
 
 # -- generate --------------------------------------------------------------------------------

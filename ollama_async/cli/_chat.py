@@ -10,7 +10,7 @@ from typing import Any
 
 from .._client import Client
 from .._config import Timeouts
-from ._registry import Arg, Streams, command
+from ._registry import Arg, Streams, command, server_url
 
 __all__ = ["chat"]
 
@@ -25,9 +25,10 @@ def chat(args: argparse.Namespace, io: Streams) -> int:
     out = io.out
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
+    url = server_url(args.host)
     loop = asyncio.new_event_loop()
     timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
-    client = Client(args.host, timeouts=timeouts)
+    client = Client(url, timeouts=timeouts)
     history: list[dict[str, str]] = []
 
     async def answer(stream: Any) -> None:

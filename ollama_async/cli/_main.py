@@ -22,7 +22,7 @@ from .._errors import (
     ServerUnreachableError,
 )
 from . import _chat, _commands, _workloads  # noqa: F401 - they fill the registry
-from ._registry import REGISTRY, Streams, build_parser
+from ._registry import REGISTRY, Streams, build_parser, mask_credentials
 from ._views import is_tty
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_UNREACHABLE", "EXIT_USAGE",
@@ -55,7 +55,7 @@ def _silence_stdout(stream: object) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return mask_credentials(" ".join(text.split()))
 
 
 def exit_code(exc: BaseException) -> tuple[int, str]:

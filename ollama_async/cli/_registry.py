@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import re
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .. import __version__
 from .._client import Client
-from .._config import Timeouts
+from .._config import Timeouts, resolve_host
+from .._errors import InvalidRequestError
 
 __all__ = [
     "REGISTRY",
@@ -32,10 +35,12 @@ __all__ = [
     "Streams",
     "build_parser",
     "command",
+    "mask_credentials",
     "open_client",
     "port_number",
     "positive_float",
     "positive_int",
+    "server_url",
 ]
 
 
@@ -150,11 +155,54 @@ def port_number(text: str) -> int:
     return int(_checked(text, int, lambda v: 0 <= v <= 65535, "a port from 0 to 65535"))
 
 
+def server_url(host: str | None) -> str:
+    """The base URL for ``--host`` (``None``: ``OLLAMA_HOST``, else the default), checked
+    before anything is sent: an http(s) URL with a host and a valid port.
+
+    >>> server_url("example.com:8080")
+    'http://example.com:8080'
+    >>> server_url("ftp://example.com")
+    Traceback (most recent call last):
+    ollama_async.InvalidRequestError: --host: 'ftp://example.com' is not an http(s) URL
+    """
+    source = "--host" if host else "OLLAMA_HOST"
+    try:
+        url = resolve_host(host)
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InvalidRequestError(source, str(exc)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequestError(source, f"{url!r} is not an http(s) URL")
+    return url
+
+
+_CREDENTIALS = re.compile(r"(://[^/@\s:]*):[^/@\s]*@")
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the password of any URL in it masked (a ``--host`` may carry one).
+
+    >>> mask_credentials("could not connect to http://me:s3cret@host:1/api/tags")
+    'could not connect to http://me:***@host:1/api/tags'
+    """
+    return _CREDENTIALS.sub(r"\1:***@", text)
+
+
+def _host_argument(text: str) -> str:
+    try:
+        return server_url(text)
+    except InvalidRequestError as exc:
+        message = str(exc).removeprefix("--host: ")
+        raise argparse.ArgumentTypeError(mask_credentials(message)) from None
+
+
 # -- the parser ------------------------------------------------------------------------------
 
 _GLOBALS = (
     Arg(
         "--host",
+        type=_host_argument,
         help="the server's URL or host[:port] (default: OLLAMA_HOST, else http://127.0.0.1:11434)",
         metavar="URL",
     ),
@@ -176,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     >>> from ollama_async.cli import _commands  # registers the commands
     >>> build_parser().parse_args(["list", "--host", "h:1"]).host
-    'h:1'
+    'http://h:1'
     """
     parser = argparse.ArgumentParser(
         prog="ollama-async", description="An async client for the Ollama server."
@@ -204,5 +252,5 @@ def build_parser() -> argparse.ArgumentParser:
 async def open_client(args: argparse.Namespace) -> AsyncIterator[Client]:
     """A client for ``--host`` and ``--timeout``."""
     timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
-    async with Client(args.host, timeouts=timeouts) as client:
+    async with Client(server_url(args.host), timeouts=timeouts) as client:
         yield client

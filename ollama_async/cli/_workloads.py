@@ -10,10 +10,19 @@ from typing import Any, TextIO
 
 from .._batch import BatchRunner
 from .._client import Client
-from .._config import RetryPolicy, Timeouts, resolve_host
+from .._config import RetryPolicy, Timeouts
 from .._errors import InvalidRequestError, OllamaError
 from ._commands import pull_with_progress, stream_text
-from ._registry import Arg, Streams, command, open_client, port_number, positive_float, positive_int
+from ._registry import (
+    Arg,
+    Streams,
+    command,
+    open_client,
+    port_number,
+    positive_float,
+    positive_int,
+    server_url,
+)
 from ._views import batch_progress, write_table
 
 __all__: list[str] = []
@@ -34,7 +43,7 @@ async def _server_answers(url: str, timeout: float = 1.0) -> bool:
          Arg("--model", help="the model to use (default: llama3.2 if present)"))  # fmt: skip
 async def demo(args: argparse.Namespace, io: Streams) -> int:
     out = io.out
-    url = resolve_host(args.host)
+    url = server_url(args.host)
     emulator = None
     if await _server_answers(url):
         out.write(f"Using the Ollama server at {url}\n")
