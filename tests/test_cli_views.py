@@ -12,7 +12,7 @@ import pytest
 from ollama_async import ConnectionLostError, InvalidRequestError, ModelNotFoundError
 from ollama_async.cli._main import exit_code
 from ollama_async.cli._pull_view import PlainPullView, RichPullView
-from ollama_async.cli._views import BatchProgress, write_table
+from ollama_async.cli._views import BatchProgress, batch_progress, write_table
 from ollama_async.types import ProgressResponse, PullProgress
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -134,6 +134,11 @@ def test_batch_progress_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch
         progress.close()
     assert "\r" in tty.getvalue() and "2/2" in tty.getvalue()
     assert log.getvalue() == "2 of 2 done, 1 failed\n"
+    log = io.StringIO()
+    with pytest.raises(KeyboardInterrupt), batch_progress(log, 3) as progress:
+        progress.advance(True)
+        raise KeyboardInterrupt
+    assert log.getvalue() == ""  # interrupted: no summary, Ctrl-C stays quiet
 
 
 def test_exit_codes() -> None:

@@ -171,13 +171,14 @@ class BatchProgress:
             self.err.write(f"\r  {bar(self.done / self.total, width)} {self.done}/{self.total}")
             self.err.flush()
 
-    def close(self) -> None:
-        """End the bar and write the summary."""
+    def close(self, summary: bool = True) -> None:
+        """End the bar and write the summary (none when interrupted: Ctrl-C stays quiet)."""
         if self._rich is not None:
             self._rich.stop()
         elif self.tty:
             self.err.write("\n")
-        self.err.write(f"{self.done} of {self.total} done, {self.failed} failed\n")
+        if summary:
+            self.err.write(f"{self.done} of {self.total} done, {self.failed} failed\n")
         self.err.flush()
 
 
@@ -187,5 +188,7 @@ def batch_progress(err: TextIO, total: int) -> Iterator[BatchProgress]:
     progress = BatchProgress(err, total)
     try:
         yield progress
-    finally:
-        progress.close()
+    except BaseException:
+        progress.close(summary=False)
+        raise
+    progress.close()
