@@ -17,7 +17,6 @@ import hashlib
 import os
 import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -107,7 +106,8 @@ def original_name(safe: str) -> str:
 
 def atomic_write(path: Path, data: str | bytes, mode: int | None = None) -> None:
     """Write a file so that readers see the old or the new content, never a half:
-    a temporary file in the same folder, fsync, then ``os.replace``.
+    a temporary file in the same folder, fsync, then ``os.replace`` (a link at ``path``
+    itself is replaced, as ``os.replace`` does).
 
     For a path chosen by the user (a config file); under an output folder use
     :func:`write_inside`, which also refuses links.
@@ -116,21 +116,9 @@ def atomic_write(path: Path, data: str | bytes, mode: int | None = None) -> None
 
         atomic_write(Path("config.toml"), "[server]\\n", mode=0o600)
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    folder = path.parent.resolve()  # the user's own path may go through links
+    folder.mkdir(parents=True, exist_ok=True)
+    write_inside(folder, folder / path.name, data, mode)
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
