@@ -235,7 +235,9 @@ def test_walk_refuses_a_folder_swapped_for_a_link_after_its_lstat(
     assert list_files(base, 3) == []
 
 
-def test_writes_refuse_a_folder_link_and_replace_a_file_link(tmp_path: Path) -> None:
+def test_writes_refuse_a_folder_link_and_replace_a_file_link(
+    tmp_path: Path, fd_steps: bool
+) -> None:
     outside = _outside(tmp_path)
     base = tmp_path / "out"
     (base / "k1").mkdir(parents=True)
@@ -258,7 +260,7 @@ def test_writes_refuse_a_folder_link_and_replace_a_file_link(tmp_path: Path) -> 
         write_inside(base, tmp_path / "elsewhere", "x")
 
 
-async def test_output_manager_writes_never_go_through_links(tmp_path: Path) -> None:
+async def test_output_manager_writes_never_go_through_links(tmp_path: Path, fd_steps: bool) -> None:
     outside = _outside(tmp_path)
     base = tmp_path / "out"
     outputs = OutputManager(base)
@@ -278,7 +280,7 @@ async def test_output_manager_writes_never_go_through_links(tmp_path: Path) -> N
                                    if p.is_file()}  # fmt: skip
 
 
-def test_remove_inside_leaves_links_folders_and_newer_files(tmp_path: Path) -> None:
+def test_remove_inside_leaves_links_folders_and_newer_files(tmp_path: Path, fd_steps: bool) -> None:
     base = tmp_path / "out"
     (base / "k" / "m" / "dir").mkdir(parents=True)
     (base / "k" / "m" / "new").write_text("x")
