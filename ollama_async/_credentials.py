@@ -9,13 +9,16 @@ credentials next to an ``Authorization`` header with a raw ``ValueError``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from ._errors import InvalidRequestError
 
-__all__ = ["Credentials", "authorization", "scrub", "split_credentials"]
+__all__ = ["Credentials", "authorization", "scrub", "scrub_exception", "split_credentials"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # scheme://userinfo@ : userinfo runs to the last "@" before the authority ends, as
@@ -172,3 +175,48 @@ def scrub(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def scrub_exception(exc: BaseException, *secrets: str) -> BaseException:
+    """Clean ``exc`` and its causes in place so that their ``str`` and ``repr`` show no
+    credentials, and return it: string ``args`` and ``message`` go through :func:`scrub`,
+    and an aiohttp-style ``request_info`` gets its headers replaced by a read-only copy with
+    ``Authorization`` (and ``Proxy-Authorization``, ``Cookie``) shown as ``***``.
+
+    Example::
+
+        except aiohttp.ClientError as exc:
+            raise mapped_error from scrub_exception(exc, *credentials.secrets())
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        _scrub_one(current, secrets)
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> None:
+    info: Any = getattr(exc, "request_info", None)
+    clean_info = info
+    if info is not None and hasattr(info, "_replace") and hasattr(info, "headers"):
+        headers = {
+            str(k): "***" if str(k).lower() in _SECRET_HEADERS else scrub(str(v), *secrets)
+            for k, v in info.headers.items()
+        }
+        clean_info = info._replace(headers=MappingProxyType(headers))
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.request_info = clean_info  # type: ignore[attr-defined]
+    exc.args = tuple(
+        clean_info if a is info and info is not None
+        else scrub(a, *secrets) if isinstance(a, str) else a
+        for a in exc.args
+    )  # fmt: skip
+    message = getattr(exc, "message", None)
+    if isinstance(message, str):
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.message = scrub(message, *secrets)  # type: ignore[attr-defined]

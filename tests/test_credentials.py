@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_async import InvalidRequestError
-from ollama_async._credentials import Credentials, authorization, scrub, split_credentials
+from ollama_async._credentials import (
+    Credentials,
+    authorization,
+    scrub,
+    scrub_exception,
+    split_credentials,
+)
 from ollama_async.testing import Emulator
 
 printable = st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])
@@ -186,3 +192,7 @@ async def test_scrub_cleans_aiohttp_request_info_in_a_real_protocol_error() -> N
     assert creds is not None
     cleaned = scrub(text, *creds.secrets())
     assert token not in cleaned and "hunter2" not in cleaned and "bob:" not in cleaned
+    exc = scrub_exception(caught.value, *creds.secrets())  # the exception itself, in place
+    text = repr(exc) + str(exc) + repr(exc.__cause__) + str(exc.__cause__)
+    assert token not in text and "hunter2" not in text
+    assert "'Authorization': '***'" in text and f"127.0.0.1:{port}/api/chat" in text
