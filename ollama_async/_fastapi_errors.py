@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from fastapi import HTTPException, Request
@@ -29,6 +30,8 @@ __all__ = [
     "public_message",
     "status_for",
 ]
+
+log = logging.getLogger("ollama_async.fastapi")
 
 
 class OllamaHTTPException(HTTPException):
@@ -136,4 +139,7 @@ def error_record(error: BaseException) -> dict[str, str]:
     """
     if isinstance(error, OllamaError):
         return {"error": public_message(error), "type": type(error).__name__}
-    return {"error": "internal error", "type": "InternalError"}  # the app's bug: its log
+    # Not Ollama's failure but the app's own (a stream wrapper that raised): the client gets
+    # no details, the server log gets the traceback, as an uncaught error would.
+    log.error("a streamed response failed mid-way", exc_info=error)
+    return {"error": "internal error", "type": "InternalError"}

@@ -3,7 +3,10 @@ it, keep-alive pings, no rerun on reconnect. A real uvicorn on loopback, the emu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -186,3 +189,46 @@ async def test_a_reconnect_gets_204_and_never_reruns_the_generation(upstream: Em
         status, _, body = await get(gw + "/sse", model="tiny", prompt="hi", Last_Event_ID="7")
     assert (status, body) == (204, b"")
     assert upstream.requests == []
+
+
+@pytest.mark.parametrize("path", ["/generate", "/sse"])
+async def test_leaving_before_the_status_closes_upstream(upstream: Emulator, path: str) -> None:
+    """The client gives up while Ollama has not answered (a model loading): nothing has been
+    sent yet, and the Ollama request must end all the same."""
+    upstream.inject(Fault(latency=30.0))
+    async with serving(make_app(upstream.url, ping=None)) as gw:
+        waiting = asyncio.create_task(get(gw + path, model="tiny", prompt="hi"))
+        while not upstream.in_flight:
+            await asyncio.sleep(0.01)
+        waiting.cancel()  # the app's client leaves
+        left_at = time.monotonic()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        while upstream.in_flight and time.monotonic() < left_at + 1.0:
+            await asyncio.sleep(0.01)
+    rec = upstream.requests[-1]
+    assert rec.client_disconnected and not rec.completed
+    assert rec.ended is not None and rec.ended - left_at < 1.0
+
+
+async def test_an_app_failure_mid_stream_is_an_anonymous_error_event(
+    upstream: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(upstream.url)
+
+    @app.get("/shout")
+    async def shout(client: OllamaClient) -> StreamingResponse:
+        async def upper() -> AsyncIterator[str]:
+            async for piece in client.stream_tokens("tiny", prompt="hi"):
+                yield piece.upper()
+                raise KeyError("secret-internal-detail")
+
+        return sse_response(upper())
+
+    async with serving(app) as gw:
+        status, _, body = await get(gw + "/shout")
+    assert status == 200
+    last = sse_blocks(body.decode())[-1]
+    assert last["event"] == "error" and "secret" not in last["data"]
+    assert json.loads(last["data"]) == {"error": "internal error", "type": "InternalError"}
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
