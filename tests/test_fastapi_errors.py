@@ -8,51 +8,29 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import aiohttp
 import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from starlette.responses import JSONResponse, StreamingResponse
 
-from ollama_async import Client, OllamaError, RetryPolicy, Timeouts
-from ollama_async.fastapi import (
-    OllamaHTTPException,
-    get_client,
-    lifespan,
-    ndjson_response,
-    ollama_exception_handler,
-    sse_response,
-)
+from examples.fastapi_app import OllamaClient, create_app
+from ollama_async import RetryPolicy, Timeouts
+from ollama_async.fastapi import OllamaHTTPException, sse_response
 from ollama_async.testing import Emulator, Fault
 
 from .test_fastapi import free_port, serving, sse_blocks
 
-OllamaClient = Annotated[Client, Depends(get_client)]
 PATHS = ["/generate", "/sse", "/reply"]
 
 
 def make_app(host: str, *, ping: float | None = 15.0, **client_kwargs: Any) -> FastAPI:
-    """NDJSON pass-through, SSE tokens and a whole reply, each for ``?model=…&prompt=…``."""
-    app = FastAPI(lifespan=lifespan(host, retry=RetryPolicy(retries=0), **client_kwargs))
-    app.add_exception_handler(OllamaError, ollama_exception_handler)
-
-    @app.get("/generate")
-    async def generate(model: str, prompt: str, client: OllamaClient) -> StreamingResponse:
-        return ndjson_response(client.stream_bytes(model, prompt=prompt))
-
-    @app.get("/sse")
-    async def sse(model: str, prompt: str, client: OllamaClient) -> StreamingResponse:
-        return sse_response(client.stream_tokens(model, prompt=prompt), ping=ping)
-
-    @app.get("/reply")
-    async def reply(model: str, prompt: str, client: OllamaClient) -> dict[str, str]:
-        return {"text": (await client.generate(model, prompt)).response}
-
-    return app
+    """The example gateway before ``host``, failing fast (no retries)."""
+    return create_app(host, ping=ping, retry=RetryPolicy(retries=0), **client_kwargs)
 
 
 @pytest.fixture
