@@ -101,10 +101,8 @@ def emit(
     if _trace is None:
         return
     global _tracer
-    if _tracer is None:
-        from . import __name__ as package
-
-        _tracer = _trace.get_tracer(package)
+    if _tracer is None:  # a proxy until the app sets a provider, then it follows that one
+        _tracer = _trace.get_tracer("ollama_async")
     route = _routes.get(url)
     if route is None:
         route = _routes[url] = _route(url)
