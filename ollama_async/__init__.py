@@ -62,10 +62,11 @@ from ._errors import (
 )
 from ._openai import EventStream, OpenAIClient
 from ._options import Options
+from ._passthrough import ByteStream
 from ._pool import HostState, Pool
 from ._progress import ProgressStream
 from ._public import export
-from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
+from ._streams import ChunkStream, ThinkingText, TokenStream
 from ._tools import tool_from_function
 from ._types import ChatResponse, GenerateResponse, Message, Tool, ToolCall
 

@@ -232,7 +232,7 @@ async def test_connection_failures_are_retried_then_raised(monkeypatch: pytest.M
     async def fake_sleep(s: float) -> None:
         sleeps.append(s)
 
-    monkeypatch.setattr("ollama_async._transport.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("ollama_async._transport._sleep", fake_sleep)
     async with Client("http://127.0.0.1:9", retry=RetryPolicy(retries=2, backoff=0.1)) as c:
         with pytest.raises(ServerUnreachableError):
             await c.generate("m", "hi")
