@@ -130,8 +130,8 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         set ``error``.
 
         >>> d = NDJSONDecoder(dict)
-        >>> [len(records) for records in d.feed_blocks(b'{"a": 1}\\n' * 10_000)]
-        [3641, 3641, 2718]
+        >>> tuple(len(records) for records in d.feed_blocks(b'{"a": 1}\\n' * 10_000))
+        (3641, 3641, 2718)
         """
         n = len(data)
         cut = data.find(b"\n", BLOCK_BYTES) + 1
