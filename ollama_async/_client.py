@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import msgspec
 
-from ._config import RetryPolicy, Timeouts, resolve_host
+from ._config import RetryPolicy, Timeouts, parse_host, resolve_host
+from ._credentials import authorization, split_credentials
 from ._embeddings import EmbeddingsAPI
 from ._errors import InvalidRequestError, StreamError
 from ._models import ModelAPI
@@ -33,6 +34,24 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """The largest whole (non-streamed) answer read by default: 64 MiB."""
 
 _encode = msgspec.json.Encoder().encode
+
+
+def _merge_headers(headers: Mapping[str, str] | None) -> tuple[dict[str, str], str | None]:
+    """The default headers with the caller's over them, names compared without case (one
+    header per name goes out); the caller's ``Authorization`` is returned apart, for
+    :func:`authorization` to weigh against the other credentials."""
+    merged = {"Accept": "application/json", "User-Agent": "ollama_async/0.1"}
+    explicit: str | None = None
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str):
+            raise InvalidRequestError("headers", f"header names must be str, not {name!r}")
+        if name.lower() == "authorization":
+            explicit = value
+            continue
+        for existing in [k for k in merged if k.lower() == name.lower()]:
+            del merged[existing]
+        merged[name] = value
+    return merged, explicit
 
 
 class Client(ModelAPI, EmbeddingsAPI):
@@ -68,13 +87,16 @@ class Client(ModelAPI, EmbeddingsAPI):
         ssl: bool | _ssl.SSLContext = True,
         max_connections: int = 0,
     ) -> None:
-        self.base_url = resolve_host(host)
-        all_headers = {"Accept": "application/json", "User-Agent": "ollama_async/0.1"}
-        key = api_key if api_key is not None else os.environ.get("OLLAMA_API_KEY")
-        if key:
-            all_headers["Authorization"] = f"Bearer {key}"
-        if headers:
-            all_headers.update(headers)
+        raw = host if host is not None else os.environ.get("OLLAMA_HOST")
+        bare, credentials = split_credentials(raw) if raw else (None, None)
+        # never holds user:password
+        self.base_url = resolve_host(bare) if host is not None else parse_host(bare)
+        all_headers, header = _merge_headers(headers)
+        env_key = os.environ.get("OLLAMA_API_KEY")
+        auth = authorization(credentials, api_key=api_key, header=header, env_api_key=env_key)
+        if auth is not None:
+            all_headers["Authorization"] = auth
+        secrets = credentials.secrets() if credentials is not None else ()
         for name, value in (("max_line_bytes", max_line_bytes),
                             ("max_response_bytes", max_response_bytes)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -89,6 +111,7 @@ class Client(ModelAPI, EmbeddingsAPI):
             retry=retry or RetryPolicy(),
             ssl=ssl,
             max_connections=max_connections,
+            secrets=secrets,
         )
         self.openai = OpenAIClient(self._transport, max_line_bytes, max_response_bytes)
         """The OpenAI-compatible ``/v1`` routes of the same server, over the same session."""

@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ._errors import InvalidRequestError
+
 __all__ = ["DEFAULT_HOST", "RetryPolicy", "Timeouts", "parse_host", "resolve_host"]
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -46,7 +48,7 @@ def parse_host(value: str | None) -> str:
     try:
         explicit_port = parts.port
     except ValueError as exc:  # a port that is not a number, or out of range
-        raise ValueError(f"invalid port in OLLAMA_HOST value {value!r}") from exc
+        raise InvalidRequestError("host", "the port must be a number from 0 to 65535") from exc
     port = explicit_port or port
     try:
         if ipaddress.ip_address(host).version == 6:
@@ -66,6 +68,7 @@ def resolve_host(host: str | None) -> str:
     """
     if host:
         if "://" in host:
+            parse_host(host)  # the same checks (a bad port is refused), the URL kept as given
             return host.rstrip("/")
         return parse_host(host)
     return parse_host(os.environ.get("OLLAMA_HOST"))

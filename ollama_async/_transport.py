@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from . import audit
 from ._config import RetryPolicy, Timeouts, parse_retry_after
+from ._credentials import scrub_exception
 from ._errors import (
     DECODE_ERRORS,
     ClientClosedError,
@@ -148,6 +149,7 @@ class Response:
                 data = await content.readany()
             self._scope = None
         except READ_ERRORS as exc:
+            scrub_exception(exc, *self._transport.secrets)
             raise self._aborted or map_transport_error(exc, self.url, in_body=True) from exc
         if scope.cancelled_caught:
             if self._aborted is not None:
@@ -219,9 +221,12 @@ class Transport:
         retry: RetryPolicy,
         ssl: bool | _ssl.SSLContext,
         max_connections: int,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         for name, value in headers.items():
             check_header(name, value)
+        self.secrets = secrets
+        """Strings scrubbed from every error this transport raises (URL credentials)."""
         self.base_url = base_url
         self.timeouts = timeouts
         self.retry = retry
@@ -340,7 +345,7 @@ class Transport:
                     method, url, data=payload, headers=req_headers, **extra
                 )
             except (aiohttp.ClientError, HttpProcessingError, asyncio.TimeoutError) as exc:
-                err = map_transport_error(exc, url)
+                err = map_transport_error(scrub_exception(exc, *self.secrets), url)
                 retryable = isinstance(
                     err, ServerUnreachableError | ConnectTimeoutError | ConnectionLostError
                 ) and not isinstance(exc, aiohttp.ClientConnectorDNSError)  # TLSError: never
