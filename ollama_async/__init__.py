@@ -32,6 +32,7 @@ from ._api_types import (
 )
 from ._batch import BatchResult, BatchRunner, Done, Failed, run_batch, send_to
 from ._client import Client
+from ._compat import AsyncClient, RequestError
 from ._config import RetryPolicy, Timeouts
 from ._errors import (
     BadRequestError,
@@ -74,6 +75,7 @@ from ._types import ChatResponse, GenerateResponse, Message, Tool, ToolCall
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncClient",
     "BadRequestError",
     "BatchResult",
     "BatchRunner",
@@ -114,6 +116,7 @@ __all__ = [
     "ProtocolError",
     "PullProgress",
     "RateLimitError",
+    "RequestError",
     "ResponseError",
     "ResponseTooLargeError",
     "RetryPolicy",

@@ -1,0 +1,170 @@
+"""Sending through the native transport: whole JSON answers, progress, and ollama.com.
+
+The native ``Client`` has no call that sends a body as given and decodes the answer into a
+type of the caller's; these helpers use its public ``transport`` for that (see the
+report's list of core hooks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl as _ssl
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+
+from .._client import Client
+from .._config import Timeouts
+from .._errors import StreamError
+from .._ndjson import DECODE_ERRORS, decode_error
+from .._progress import ProgressStream
+from .._streams import ChunkStream
+from .._transport import map_transport_error
+from ._answers import ProgressResponse, from_native
+from ._errors import RequestError, StreamResponseError
+
+__all__ = [
+    "WEB_HOST",
+    "WebClient",
+    "native_client",
+    "no_unexpected",
+    "parts",
+    "post_json",
+    "progress",
+    "timeouts",
+]
+
+T = TypeVar("T")
+WEB_HOST = "https://ollama.com"
+
+
+async def post_json(client: Client, path: str, body: Mapping[str, Any], type: type[T]) -> T:
+    """POST ``body`` and decode the whole answer into ``type``."""
+    transport = client.transport
+    payload = msgspec.json.encode(body)
+    resp = await transport.request("POST", path, payload, model=str(body.get("model", "")))
+    try:
+        data = await resp.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
+    finally:
+        resp.release()
+    try:
+        return msgspec.json.decode(data, type=type, strict=False)
+    except DECODE_ERRORS as exc:
+        raise decode_error(exc, data) from None
+
+
+async def progress(
+    client: Client, path: str, body: dict[str, Any], stream: bool, *, resume: bool
+) -> Any:
+    """Pull, push or create: the one answer (``"stream": false``), or an async iterator of
+    progress parts over the native ``ProgressStream``."""
+    if not stream:
+        answer = await post_json(client, path, body, ProgressResponse)
+        error = getattr(answer, "error", None)
+        if error:
+            raise StreamResponseError(error)
+        return answer
+    transport = client.transport
+    transport.session()
+    payload = msgspec.json.encode(body)
+
+    async def opener() -> aiohttp.ClientResponse:
+        return await transport.request("POST", path, payload, model=body["model"])
+
+    parts = ProgressStream(
+        opener,
+        transport.base_url + path,
+        client.max_line_bytes,
+        resume=resume,
+        retry=transport.retry,
+        model=body["model"],
+    )
+    return _progress_parts(parts)
+
+
+async def _progress_parts(parts: ProgressStream) -> AsyncIterator[ProgressResponse]:
+    try:
+        async for part in parts:
+            yield from_native(part, ProgressResponse)
+    except StreamError as exc:
+        raise StreamResponseError(exc.error) from None
+    finally:
+        await parts.aclose()
+
+
+class WebClient:
+    """A native client for ollama.com's web search and fetch, made on first use; it needs
+    a bearer token (``OLLAMA_API_KEY`` or an explicit Authorization header)."""
+
+    def __init__(self, headers: Mapping[str, str], what: str) -> None:
+        explicit = {k.lower(): v for k, v in headers.items()}
+        token = explicit.get("authorization") or (
+            f"Bearer {os.environ['OLLAMA_API_KEY']}" if os.environ.get("OLLAMA_API_KEY") else ""
+        )
+        if not token.startswith("Bearer "):
+            raise RequestError(
+                f"Authorization header with Bearer token is required for {what}", "headers"
+            )
+        host = os.environ.get("OLLAMA_WEB_HOST", WEB_HOST)  # tests point it at loopback
+        self.client = Client(host, headers=headers)
+
+    async def aclose(self) -> None:
+        """Close its session."""
+        await self.client.aclose()
+
+
+def timeouts(timeout: Any) -> Timeouts | None:
+    """The official ``timeout`` (None, seconds, or an httpx.Timeout-like) as ours."""
+    if timeout is None or isinstance(timeout, Timeouts):
+        return timeout
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        return Timeouts(connect=timeout, idle=timeout, total=None)
+    connect, read = getattr(timeout, "connect", None), getattr(timeout, "read", None)
+    if connect is None and read is None and not hasattr(timeout, "read"):
+        raise RequestError("must be None, seconds or an httpx.Timeout", "timeout")
+    return Timeouts(connect=connect, idle=read, total=None)
+
+
+def no_unexpected(method: str, unexpected: dict[str, Any]) -> None:
+    if unexpected:
+        raise TypeError(f"{method}() got an unexpected keyword argument {next(iter(unexpected))!r}")
+
+
+async def parts(stream: ChunkStream[Any]) -> AsyncIterator[Any]:
+    """The parts of a native stream; an error part raises ``StreamResponseError`` (a
+    ``ResponseError``, as in the official client). Leaving early closes the connection."""
+    try:
+        async for part in stream:
+            yield part
+    except StreamError as exc:
+        if isinstance(exc, StreamResponseError):
+            raise
+        raise StreamResponseError(exc.error, exc.partial_text) from None
+    finally:
+        await stream.aclose()
+
+
+_NATIVE_KWARGS = ("api_key", "retry", "timeouts", "max_connections", "session", "max_line_bytes")
+
+
+def native_client(
+    host: str | None, timeout: Any, headers: Mapping[str, str] | None, kwargs: dict[str, Any]
+) -> Client:
+    """The native client for the official constructor's arguments: ``timeout`` as ours,
+    httpx's ``verify`` as ``ssl``; the native keyword arguments pass through."""
+    verify = kwargs.pop("verify", True)
+    if isinstance(verify, str):
+        verify = _ssl.create_default_context(cafile=verify)
+    native = {k: kwargs.pop(k) for k in _NATIVE_KWARGS if k in kwargs}
+    if kwargs:
+        raise TypeError(
+            f"AsyncClient() got unsupported httpx arguments {sorted(kwargs)}; supported: "
+            f"host, headers, timeout, follow_redirects, verify, {', '.join(_NATIVE_KWARGS)}"
+        )
+    given = timeouts(timeout) or native.pop("timeouts", None)
+    return Client(host, headers=headers, timeouts=given, ssl=verify, **native)
