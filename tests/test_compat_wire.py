@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ollama_async import Client, InvalidRequestError, Message
+from ollama_async import AsyncClient, Client, InvalidRequestError, Message
 from ollama_async.testing import Emulator
 
 PNG = base64.b64decode(
@@ -55,8 +55,11 @@ async def test_one_authorization_header_and_the_explicit_one_wins(
         await c.version()
     async with Client(url) as c:
         await c.version()
+    async with AsyncClient(url, headers={spelling: "Bearer explicit"}) as drop_in:
+        await drop_in.list()
     assert [ln.lower() for ln in auth_lines(heads[0])] == [b"authorization: bearer explicit"]
     assert auth_lines(heads[1]) == [b"Authorization: Bearer from-env"]
+    assert auth_lines(heads[2]) == auth_lines(heads[0])
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,9 @@ class StreamResponseError(StreamError, ResponseError):
     official client, a ``ResponseError`` with ``status_code`` -1."""
 
     def __init__(self, error: str, partial_text: str = "") -> None:
-        StreamError.__init__(self, error, partial_text)
+        Exception.__init__(self, error)  # the two parents' __init__ differ; set both's fields
+        self.error = error
+        self.partial_text = partial_text
         self.status = -1
         self.url = ""
 
