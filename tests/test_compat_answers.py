@@ -96,9 +96,14 @@ async def test_leaving_a_stream_early_closes_the_connection_at_once() -> None:
     async with emu as url, AsyncClient(url) as c:
         async for _part in await c.chat("llama3.2", messages=ASK, stream=True):
             break
+        held = await c.generate("llama3.2", "hi", stream=True)  # still referenced below
+        first = await anext(held)
+        async for _part in held:
+            break
         await asyncio.wait_for(emu.wait_idle(), 2.0)
-        rec = emu.requests[-1]
-        assert rec.client_disconnected and rec.chunks_sent < 50
+        assert first["response"] and held is not None
+        assert [r.client_disconnected for r in emu.requests] == [True, True]
+        assert all(r.chunks_sent < 50 for r in emu.requests)
 
 
 async def test_response_errors_carry_status_code_and_stay_typed(emu: Emulator) -> None:

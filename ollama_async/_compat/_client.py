@@ -17,7 +17,6 @@ import msgspec
 
 from .._client import Client
 from .._requests import check_model
-from .._streams import ChunkStream
 from ._answers import (
     ChatResponse,
     EmbeddingsResponse,
@@ -34,7 +33,7 @@ from ._answers import (
 from ._base import dump
 from ._body import clean, encode_images, format_value, messages_body, options_body, tools_body
 from ._errors import RequestError, StreamResponseError, request_errors
-from ._transport import WebClient, native_client, no_unexpected, parts, post_json, progress
+from ._transport import Parts, WebClient, native_client, no_unexpected, post_json, progress
 from ._types import Image, Message, Options, Tool
 
 if TYPE_CHECKING:
@@ -238,8 +237,7 @@ class AsyncClient:
         async def opener() -> Any:
             return await transport.request("POST", path, payload, model=body["model"])
 
-        stream = ChunkStream(opener, type, self._client.max_line_bytes, transport.base_url + path)
-        return parts(stream)
+        return Parts(opener, type, self._client.max_line_bytes, transport.base_url + path)
 
     # -- embeddings ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl as _ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -28,10 +28,10 @@ from ._errors import RequestError, StreamResponseError
 
 __all__ = [
     "WEB_HOST",
+    "Parts",
     "WebClient",
     "native_client",
     "no_unexpected",
-    "parts",
     "post_json",
     "progress",
     "timeouts",
@@ -135,18 +135,40 @@ def no_unexpected(method: str, unexpected: dict[str, Any]) -> None:
         raise TypeError(f"{method}() got an unexpected keyword argument {next(iter(unexpected))!r}")
 
 
-async def parts(stream: ChunkStream[Any]) -> AsyncIterator[Any]:
-    """The parts of a native stream; an error part raises ``StreamResponseError`` (a
-    ``ResponseError``, as in the official client). Leaving early closes the connection."""
-    try:
-        async for part in stream:
-            yield part
-    except StreamError as exc:
-        if isinstance(exc, StreamResponseError):
-            raise
-        raise StreamResponseError(exc.error, exc.partial_text) from None
-    finally:
-        await stream.aclose()
+class Parts(ChunkStream[Any]):
+    """The native ``ChunkStream`` (no layer per part): an ``{"error": …}`` part raises
+    :class:`StreamResponseError`, a ``ResponseError`` as in the official client. ``async
+    for`` gets a fresh iterator each time it starts, so a held stream left by ``break``
+    still closes its connection; ``anext(parts)`` works too, as on the official client's
+    async generator."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._next: AsyncIterator[Any] | None = None
+
+    def _fail(self, exc: Any) -> Any:  # the engine's one exit for errors (core hook wanted)
+        if isinstance(exc, StreamError) and not isinstance(exc, StreamResponseError):
+            exc = StreamResponseError(exc.error)
+        return super()._fail(exc)
+
+    def __anext__(self) -> Awaitable[Any]:
+        if self._next is None:
+            self._next = super().__aiter__()
+        return self._next.__anext__()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        if self._next is None:
+            return super().__aiter__()
+        return self._rest(self._next)  # after anext(): go on from there
+
+    async def _rest(self, parts: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        try:
+            async for part in parts:
+                yield part
+        finally:
+            await self.aclose()
 
 
 _NATIVE_KWARGS = ("api_key", "retry", "timeouts", "max_connections", "session", "max_line_bytes")
