@@ -31,10 +31,11 @@ _DASHES = re.compile(r"-{3,}")
 
 
 def tool_from_function(func: Callable[..., Any]) -> Tool:
-    """Describe ``func`` as a tool: name, first docstring paragraph, parameter schema.
+    """Describe ``func`` as a tool: name, description, parameter schema.
 
-    Parameter descriptions are read from an ``Args:`` section or ``:param name:`` lines;
-    parameters without a default are required.
+    The description is the docstring's text before its first section; parameter
+    descriptions come from its Google, NumPy or reST section (see :func:`parse_docstring`).
+    Parameters without a default are required.
 
     >>> def get_weather(city: str, unit: str = "celsius") -> str:
     ...     '''Current weather in a city.

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from .. import _api_types as api
 from .. import _types as native
 from ._base import Subscriptable
 from ._types import Message
@@ -150,20 +151,16 @@ class ProgressResponse(StatusResponse, kw_only=True, gc=False):
     digest: str | None = None
 
 
-class EmbedResponse(msgspec.Struct, Subscriptable, kw_only=True, gc=False):
-    """``embed()``: one vector per input in ``embeddings``."""
+class EmbedResponse(api.EmbedResponse, Subscriptable, kw_only=True, gc=False):
+    """``embed()``: one vector per input in ``embeddings`` (and the official client's other
+    statistics fields, which the server leaves out)."""
 
-    model: str | None = None
     created_at: str | None = None
     done: bool | None = None
     done_reason: str | None = None
-    total_duration: int | None = None
-    load_duration: int | None = None
-    prompt_eval_count: int | None = None
     prompt_eval_duration: int | None = None
     eval_count: int | None = None
     eval_duration: int | None = None
-    embeddings: list[list[float]] = msgspec.field(default_factory=list)
 
 
 class EmbeddingsResponse(msgspec.Struct, Subscriptable, kw_only=True, gc=False):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl as _ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
 
+from .. import audit
 from .._client import Client
 from .._config import Timeouts
 from .._errors import StreamError
@@ -44,8 +46,9 @@ WEB_HOST = "https://ollama.com"
 async def post_json(client: Client, path: str, body: Mapping[str, Any], type: type[T]) -> T:
     """POST ``body`` and decode the whole answer into ``type``."""
     transport = client.transport
-    payload = msgspec.json.encode(body)
-    resp = await transport.request("POST", path, payload, model=str(body.get("model", "")))
+    model = str(body.get("model", ""))
+    started = time.monotonic()
+    resp = await transport.request("POST", path, msgspec.json.encode(body), model=model)
     try:
         data = await resp.read()
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -53,9 +56,12 @@ async def post_json(client: Client, path: str, body: Mapping[str, Any], type: ty
     finally:
         resp.release()
     try:
-        return msgspec.json.decode(data, type=type, strict=False)
+        answer = msgspec.json.decode(data, type=type, strict=False)
     except DECODE_ERRORS as exc:
         raise decode_error(exc, data) from None
+    audit.record(transport.base_url + path, model=model, status=resp.status, final=answer,
+                 nbytes=len(data), duration=time.monotonic() - started)  # fmt: skip
+    return answer
 
 
 async def progress(

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from .. import _types as native
+from .._options import Options as NativeOptions
 from ._base import Subscriptable
 
 __all__ = ["Image", "Message", "Options", "Tool", "ToolCall"]
@@ -104,44 +105,23 @@ class Tool(msgspec.Struct, Subscriptable, kw_only=True):
     Function = _ToolFunction
 
 
-class Options(msgspec.Struct, Subscriptable, kw_only=True):
-    """Model options under the official client's names (a superset of the native
-    :class:`ollama_async.Options`); unset ones are left out of the request.
+class Options(NativeOptions, Subscriptable, kw_only=True, omit_defaults=True):
+    """Model options: the native :class:`ollama_async.Options` plus the official client's
+    other names (``numa``, ``mirostat``, ``tfs_z``, …); unset ones are left out.
 
-    >>> Options(temperature=0.2, num_ctx=4096)["num_ctx"]
-    4096
+    >>> Options(temperature=0.2, num_ctx=4096, mirostat=1)["mirostat"]
+    1
     """
 
-    # load time
     numa: bool | None = None
-    num_ctx: int | None = None
-    num_batch: int | None = None
-    num_gpu: int | None = None
-    main_gpu: int | None = None
     low_vram: bool | None = None
     f16_kv: bool | None = None
     logits_all: bool | None = None
     vocab_only: bool | None = None
-    use_mmap: bool | None = None
     use_mlock: bool | None = None
     embedding_only: bool | None = None
-    num_thread: int | None = None
-    # run time
-    num_keep: int | None = None
-    seed: int | None = None
-    num_predict: int | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    min_p: float | None = None
     tfs_z: float | None = None
-    typical_p: float | None = None
-    repeat_last_n: int | None = None
-    temperature: float | None = None
-    repeat_penalty: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
     mirostat: int | None = None
     mirostat_tau: float | None = None
     mirostat_eta: float | None = None
     penalize_newline: bool | None = None
-    stop: list[str] | None = None
