@@ -5,7 +5,8 @@ tree, the common wire types, configuration, the batch runner and the host pool. 
 lives in namespaces: :mod:`ollama_async.types` (every wire type), :mod:`ollama_async.manage`
 (model management, the ``ollama`` executable, update checks, hardware fit),
 :mod:`ollama_async.runner` (the seed specification's runner, outputs and config),
-:mod:`ollama_async.testing` (the emulator), :mod:`ollama_async.cli`,
+:mod:`ollama_async.testing` (the emulator), :mod:`ollama_async.compat` (the official
+client's names: ``AsyncClient`` is also here), :mod:`ollama_async.cli`,
 :mod:`ollama_async.fastapi`, :mod:`ollama_async.ray` and :mod:`ollama_async.audit`.
 
 Example::

@@ -160,6 +160,12 @@ def test_constructor_arguments() -> None:
     assert AsyncClient(timeout=None).client.transport.timeouts == Timeouts()
     with pytest.raises(TypeError, match="transport"):
         AsyncClient(transport=object())
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - comes with the official client
+        return
+    given = AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0)).client.transport.timeouts
+    assert given == Timeouts(connect=2.0, idle=30.0, total=None)
 
 
 @pytest.fixture
