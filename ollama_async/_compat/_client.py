@@ -229,9 +229,10 @@ class AsyncClient:
         payload = msgspec.json.encode(body)
 
         async def opener() -> Any:
-            return await transport.request("POST", path, payload, model=body["model"])
+            return await transport.open("POST", path, payload, model=body["model"])
 
-        return Parts(opener, type, self._client.max_line_bytes, transport.base_url + path)
+        url = transport.base_url + path
+        return Parts(opener, type, self._client.max_line_bytes, url, body["model"])
 
     # -- embeddings ---------------------------------------------------------------------------
 

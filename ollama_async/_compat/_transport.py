@@ -1,30 +1,24 @@
 """Sending through the native transport: whole JSON answers, progress, and ollama.com.
 
-The native ``Client`` has no call that sends a body as given and decodes the answer into a
-type of the caller's; these helpers use its public ``transport`` for that (see the
-report's list of core hooks).
+The drop-in builds its own bodies (the official shape), so it sends them with the native
+transport's ``request_json`` and ``open`` and reads them with the native streams.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl as _ssl
-import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 
-import aiohttp
 import msgspec
 
-from .. import audit
 from .._client import Client
 from .._config import Timeouts
 from .._errors import StreamError
-from .._ndjson import DECODE_ERRORS, decode_error
 from .._progress import ProgressStream
 from .._streams import ChunkStream
-from .._transport import map_transport_error
+from .._transport import Response
 from ._answers import ProgressResponse, from_native
 from ._errors import RequestError, StreamResponseError
 
@@ -44,24 +38,12 @@ WEB_HOST = "https://ollama.com"
 
 
 async def post_json(client: Client, path: str, body: Mapping[str, Any], type: type[T]) -> T:
-    """POST ``body`` and decode the whole answer into ``type``."""
-    transport = client.transport
-    model = str(body.get("model", ""))
-    started = time.monotonic()
-    resp = await transport.request("POST", path, msgspec.json.encode(body), model=model)
-    try:
-        data = await resp.read()
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
-    finally:
-        resp.release()
-    try:
-        answer = msgspec.json.decode(data, type=type, strict=False)
-    except DECODE_ERRORS as exc:
-        raise decode_error(exc, data) from None
-    audit.record(transport.base_url + path, model=model, status=resp.status, final=answer,
-                 nbytes=len(data), duration=time.monotonic() - started)  # fmt: skip
-    return answer
+    """POST ``body`` and decode the whole answer into ``type`` (read up to the client's
+    ``max_response_bytes``; audited by the transport)."""
+    return await client.transport.request_json(
+        "POST", path, dict(body), type, model=str(body.get("model", "")),
+        limit=client.max_response_bytes,
+    )  # fmt: skip
 
 
 async def progress(
@@ -79,8 +61,8 @@ async def progress(
     transport.session()
     payload = msgspec.json.encode(body)
 
-    async def opener() -> aiohttp.ClientResponse:
-        return await transport.request("POST", path, payload, model=body["model"])
+    async def opener() -> Response:
+        return await transport.open("POST", path, payload, model=body["model"])
 
     parts = ProgressStream(
         opener,
