@@ -242,7 +242,7 @@ class ChunkStream(BaseStream[F, F]):
         self._type = type
 
     async def _iterate(self) -> AsyncGenerator[F, None]:
-        chat = self._type is not GenerateResponse
+        chat = not issubclass(self._type, GenerateResponse)
         pieces = self._pieces
         keep = pieces.append
         try:
@@ -288,7 +288,7 @@ class TokenStream(BaseStream[str, F]):
         self._thinking = thinking
 
     async def _iterate(self) -> AsyncGenerator[str, None]:
-        chat = self._final_type is not GenerateResponse
+        chat = not issubclass(self._final_type, GenerateResponse)
         lean: type[Any] = _ChatText if chat else _GenerateText
         thinking = self._thinking
         pieces = self._pieces

@@ -66,19 +66,6 @@ class GenerateResponse(native.GenerateResponse, Subscriptable, kw_only=True, gc=
     completed: int | None = None
     total: int | None = None
 
-    # The native ChunkStream keeps each part's text through ``part.message.content`` unless
-    # the type is exactly the native GenerateResponse; these two let it keep ``response``.
-    # (Core request: tell the two apart by subclass, then these go.)
-    @property
-    def message(self) -> GenerateResponse:
-        """Internal: lets the shared stream engine read ``response`` (not an official field)."""
-        return self
-
-    @property
-    def content(self) -> str:
-        """Internal: ``response`` (see ``message``)."""
-        return self.response
-
 
 class ModelDetails(msgspec.Struct, Subscriptable, kw_only=True, gc=False):
     """Format, family, size class and quantization of a model."""
