@@ -7,11 +7,12 @@ sent as given. Anything else in a ``str`` must name a readable file.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import os
 from typing import Any
+
+import anyio
 
 from ._errors import InvalidRequestError
 
@@ -73,11 +74,11 @@ async def normalize_images(images: list[Any]) -> None:
         if isinstance(img, bytes | bytearray | memoryview):
             images[i] = base64.b64encode(img).decode("ascii")
         elif isinstance(img, os.PathLike):
-            images[i] = await asyncio.to_thread(read_image, os.fspath(img), i)
+            images[i] = await anyio.to_thread.run_sync(read_image, os.fspath(img), i)
         elif isinstance(img, str):
             # A str subclass marks a path already checked; a plain str may be either.
             if type(img) is not str or _is_file(img):
-                images[i] = await asyncio.to_thread(read_image, str(img), i)
+                images[i] = await anyio.to_thread.run_sync(read_image, str(img), i)
             elif not is_base64(img):
                 raise InvalidRequestError(
                     f"images[{i}]", "is neither a readable file nor base64-encoded image data"
