@@ -96,7 +96,7 @@ class Tool(msgspec.Struct, Subscriptable, kw_only=True):
 
     >>> t = Tool(function=Tool.Function(name="add", parameters=Tool.Function.Parameters(
     ...     required=["a"], properties={"a": Tool.Function.Parameters.Property(type="integer")})))
-    >>> t["function"]["parameters"]["properties"]["a"]["type"]
+    >>> t.get("function").get("parameters").get("properties").get("a").get("type")
     'integer'
     """
 
