@@ -1,25 +1,31 @@
 """The batch runner: many requests, at most ``max_concurrent`` in flight, results in order.
 
-A fixed pool of ``max_concurrent`` workers in one anyio task group pulls items from the input
-as slots free up, so 10,000 items never become 10,000 tasks or pending requests. Cancelling
-the caller cancels the task group, which cancels every in-flight request; their streams close
-their connections on the spot.
+A fixed pool of ``max_concurrent`` workers pulls items from the input as slots free up, so
+10,000 items never become 10,000 tasks or pending requests. The workers live in an anyio
+task group that :meth:`BatchRunner.as_completed`'s ``async with`` block owns; results reach
+the caller through a memory object stream, so nothing ever yields to the caller from inside
+a task group and leaving the block (``break``, an exception, a cancellation) cancels every
+in-flight request on the spot: their streams close their connections at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.abc import TaskGroup, TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._client import Client
+from ._errors import InvalidRequestError, StreamMisuseError
+from ._fanin import Done, Failed, send_to
 from ._pool import Pool
 
-__all__ = ["BatchResult", "BatchRunner", "Done", "Failed", "run_batch", "send_to"]
+__all__ = ["AsCompleted", "BatchResult", "BatchRunner", "Done", "Failed", "run_batch", "send_to"]
 
 T = TypeVar("T")
 if TYPE_CHECKING:
@@ -53,12 +59,37 @@ class BatchResult(Generic[T]):
         return self.value  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class _Abort:
+    """Sent by a worker when the call itself must fail (a bad item in a lazy input, or the
+    input raised): the consumer raises ``error`` instead of a result."""
+
+    error: Exception
+
+
+def _check_item(index: int, item: Any, model: str | None) -> None:
+    """Refuse an item that could never be sent; the message names its index, never its text."""
+    where = f"items[{index}]"
+    if isinstance(item, str):
+        if model is None:
+            raise InvalidRequestError(where, "a prompt string needs BatchRunner(model=...)")
+    elif isinstance(item, Mapping):
+        if not (item.get("model") or model):
+            raise InvalidRequestError(
+                where, "has no 'model' and the runner has no default: give BatchRunner(model=...)"
+            )
+    elif not callable(item):
+        raise InvalidRequestError(
+            where,
+            f"is a {type(item).__name__}; an item is a prompt str, a dict of generate/chat "
+            "arguments or an async callable taking the client",
+        )
+
+
 class _RateLimiter:
     """Spaces request starts at least ``1/rate`` seconds apart."""
 
     def __init__(self, rate: float) -> None:
-        if rate <= 0:
-            raise ValueError("rate_limit must be positive")
         self.interval = 1.0 / rate
         self.next = 0.0
         self.lock = anyio.Lock()
@@ -78,7 +109,9 @@ class BatchRunner:
     Items: a prompt ``str`` (generated with ``model``), a ``dict`` of :meth:`Client.generate`
     / :meth:`Client.chat` arguments (``prompt=`` or ``messages=``; ``"stream": True`` streams
     it, passing each chunk to ``on_chunk(index, chunk)`` live), or an ``async`` callable
-    taking the client (any work at all).
+    taking the client (any work at all). An item that names no model when the runner has no
+    ``model`` fails the whole call with :class:`InvalidRequestError` naming its index: for a
+    list or tuple before anything is sent, for a lazy iterable when a worker reaches it.
 
     One failure never sinks the batch: each result holds its value or its error, unless
     ``fail_fast=True`` (then the first error cancels the rest and is raised).
@@ -102,7 +135,9 @@ class BatchRunner:
         on_chunk: ChunkCallback | None = None,
     ) -> None:
         if max_concurrent < 1:
-            raise ValueError("max_concurrent must be at least 1")
+            raise InvalidRequestError("max_concurrent", "must be at least 1")
+        if rate_limit is not None and rate_limit <= 0:
+            raise InvalidRequestError("rate_limit", "must be positive (request starts per second)")
         self.client = client
         self.model = model
         self.max_concurrent = max_concurrent
@@ -119,66 +154,46 @@ class BatchRunner:
             results = await BatchRunner(client, model="llama3.2").run(prompts)
         """
         results: dict[int, BatchResult[Any]] = {}
-        async for result in self.as_completed(items):
-            results[result.index] = result
+        async with self.as_completed(items) as completed:
+            async for result in completed:
+                results[result.index] = result
         return [results[i] for i in range(len(results))]
 
-    async def as_completed(self, items: Iterable[Item]) -> AsyncIterator[BatchResult[Any]]:
-        """Yield results as they finish (not in input order).
+    def as_completed(self, items: Iterable[Item]) -> AsCompleted:
+        """Results as they finish (not in input order), read inside an ``async with`` block
+        that owns the workers: leaving it in any way (``break``, an exception, a
+        cancellation) cancels the requests still running and closes their connections.
 
-        To leave the loop early, wrap it in ``contextlib.aclosing`` so the workers are
-        cancelled (and their connections closed) right there, in the same task.
+        Items in a list or tuple are checked here, before anything is sent. A plain
+        ``async for`` without the ``async with`` raises :class:`StreamMisuseError` at once.
 
         Example::
 
-            async with contextlib.aclosing(runner.as_completed(prompts)) as results:
+            async with runner.as_completed(prompts) as results:
                 async for r in results:
                     print(r.index, r.ok)
+                    break  # safe: the other workers are cancelled as the block ends
         """
-        send, receive = anyio.create_memory_object_stream[BatchResult[Any]](self.max_concurrent)
-        source = iter(enumerate(items))
-        limiter = _RateLimiter(self.rate_limit) if self.rate_limit else None
-        done = 0
-        error: BaseException | None = None
-        async with anyio.create_task_group() as tg:
-            async with send:
-                for _ in range(self.max_concurrent):
-                    tg.start_soon(self._worker, source, send.clone(), limiter)
-            async with receive:
-                while True:
-                    # anyio's receive() passes through the event loop even when a result
-                    # is waiting (a checkpoint); take what is there first.
-                    try:
-                        try:
-                            result = receive.receive_nowait()
-                        except anyio.WouldBlock:
-                            result = await receive.receive()
-                    except anyio.EndOfStream:
-                        break
-                    done += 1
-                    if self.on_progress is not None:
-                        self.on_progress(result, done)
-                    if self.fail_fast and result.error is not None:
-                        error = result.error
-                        tg.cancel_scope.cancel()
-                        break
-                    try:
-                        yield result
-                    except GeneratorExit:  # the consumer left: stop every worker, here
-                        tg.cancel_scope.cancel()
-                        error = None
-                        break
-        if error is not None:
-            raise error
+        return AsCompleted(self, items)
 
     async def _worker(
         self,
         source: Iterator[tuple[int, Item]],
-        send: MemoryObjectSendStream[BatchResult[Any]],
+        send: MemoryObjectSendStream[BatchResult[Any] | _Abort],
         limiter: _RateLimiter | None,
+        checked: bool,
     ) -> None:
         async with send:
-            for index, item in source:  # shared iterator: each item is taken once
+            while True:
+                try:  # a shared iterator: each item is taken once
+                    index, item = next(source)
+                    if not checked:
+                        _check_item(index, item, self.model)
+                except StopIteration:
+                    return
+                except Exception as exc:  # a bad item or a failing input fails the call
+                    await _deliver(send, _Abort(exc))
+                    return
                 if limiter is not None:
                     await limiter.wait()
                 start = time.monotonic()
@@ -190,37 +205,173 @@ class BatchRunner:
                 except Exception as exc:  # each item's own failure is its result
                     result.error = exc
                 result.elapsed = time.monotonic() - start
-                try:
-                    try:
-                        send.send_nowait(result)  # no checkpoint: the request was one
-                    except anyio.WouldBlock:
-                        await send.send(result)
-                except anyio.BrokenResourceError:
-                    # The consumer left (early exit or fail_fast) while this item was
-                    # finishing: its wait was already over, so the cancellation had not
-                    # reached it yet. Nobody wants the result; stop taking items.
+                if not await _deliver(send, result):
                     return
 
     async def _one(self, index: int, item: Item) -> Any:
         client = self.client
         if isinstance(item, str):
-            if self.model is None:
-                raise ValueError("a prompt string needs BatchRunner(model=...)")
+            assert self.model is not None  # _check_item
             return await client.generate(self.model, item)
         if callable(item):
             return await item(client)
         args = dict(item)
-        model = args.pop("model", self.model)
+        model: Any = args.pop("model", None) or self.model  # checked: _check_item
         if args.pop("stream", False):
             stream: Any = client.stream(model, **args)
             on_chunk = self.on_chunk
-            async for chunk in stream:
-                if on_chunk is not None:
-                    on_chunk(index, chunk)
+            async with stream:
+                async for chunk in stream:
+                    if on_chunk is not None:
+                        on_chunk(index, chunk)
             return stream.final
         if "messages" in args:
             return await client.chat(model, args.pop("messages"), **args)
         return await client.generate(model, args.pop("prompt", None), **args)
+
+
+async def _deliver(
+    send: MemoryObjectSendStream[BatchResult[Any] | _Abort], message: BatchResult[Any] | _Abort
+) -> bool:
+    """Hand a message to the consumer; False when the consumer has left."""
+    try:
+        try:
+            send.send_nowait(message)  # no checkpoint: the request was one
+        except anyio.WouldBlock:
+            await send.send(message)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        # The consumer left (early exit or fail_fast) while this item was finishing: its
+        # wait was already over, so the cancellation had not reached it yet.
+        return False
+    return True
+
+
+class AsCompleted:
+    """The results of :meth:`BatchRunner.as_completed`: an async context manager that owns
+    the workers, and inside it an async iterator of :class:`BatchResult` as they finish.
+
+    Enter it once; iterate it inside the block. The block's end cancels whatever still runs.
+
+    Example::
+
+        async with runner.as_completed(items) as results:
+            async for r in results:
+                print(r.index, r.elapsed)
+    """
+
+    def __init__(self, runner: BatchRunner, items: Iterable[Item]) -> None:
+        if isinstance(items, (str, bytes)):
+            raise InvalidRequestError("items", "is one string; pass a list of prompts")
+        self._checked = isinstance(items, (list, tuple))
+        if self._checked:
+            for index, item in enumerate(items):
+                _check_item(index, item, runner.model)
+        self._runner = runner
+        self._items = items
+        self._state = "new"  # new -> open -> closed
+        self._tg: TaskGroup | None = None
+        self._workers: anyio.CancelScope | None = None
+        self._receive: MemoryObjectReceiveStream[BatchResult[Any] | _Abort] | None = None
+        self._done = 0
+
+    async def __aenter__(self) -> AsCompleted:
+        if self._state != "new":
+            raise StreamMisuseError("as_completed() results can be entered only once")
+        self._state = "open"
+        runner = self._runner
+        send, self._receive = anyio.create_memory_object_stream[BatchResult[Any] | _Abort](
+            runner.max_concurrent
+        )
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        try:
+            self._workers = await tg.start(self._supervise, send)
+        except BaseException:
+            await self._exit(None)
+            raise
+        return self
+
+    async def _supervise(
+        self,
+        send: MemoryObjectSendStream[BatchResult[Any] | _Abort],
+        *,
+        task_status: TaskStatus[anyio.CancelScope],
+    ) -> None:
+        # The workers get a group of their own so fail_fast can cancel them without
+        # cancelling the caller's block, which runs inside the outer group's scope.
+        runner = self._runner
+        source = iter(enumerate(self._items))
+        limiter = _RateLimiter(runner.rate_limit) if runner.rate_limit else None
+        async with send, anyio.create_task_group() as workers:
+            for _ in range(runner.max_concurrent):
+                workers.start_soon(runner._worker, source, send.clone(), limiter, self._checked)
+            task_status.started(workers.cancel_scope)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        # The caller's own exception is not the task group's: handing it over would wrap
+        # it in an ExceptionGroup. Cancel, wait for the workers, and let it pass unchanged.
+        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+            await self._exit(None)
+            return None
+        return await self._exit(exc)
+
+    async def _exit(self, exc: BaseException | None) -> bool | None:
+        self._state = "closed"
+        tg, self._tg = self._tg, None
+        if self._receive is not None:
+            self._receive.close()
+        if tg is None:
+            return None
+        tg.cancel_scope.cancel()
+        if exc is None:
+            return await tg.__aexit__(None, None, None)
+        return await tg.__aexit__(type(exc), exc, exc.__traceback__)
+
+    def __aiter__(self) -> AsCompleted:
+        if self._state == "new":
+            raise StreamMisuseError(
+                "iterate as_completed() inside its block: "
+                "async with runner.as_completed(items) as results: async for r in results: ..."
+            )
+        return self
+
+    async def __anext__(self) -> BatchResult[Any]:
+        receive = self._receive
+        if self._state != "open" or receive is None:
+            raise StreamMisuseError("these as_completed() results were closed with their block")
+        try:
+            # anyio's receive() passes through the event loop even when a result is
+            # waiting (a checkpoint); take what is there first.
+            try:
+                message = receive.receive_nowait()
+            except anyio.WouldBlock:
+                message = await receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+        if isinstance(message, _Abort):
+            self._stop()
+            raise message.error
+        self._done += 1
+        runner = self._runner
+        if runner.on_progress is not None:
+            runner.on_progress(message, self._done)
+        if runner.fail_fast and message.error is not None:
+            self._stop()
+            raise message.error
+        return message
+
+    def _stop(self) -> None:
+        """Cancel the workers now (fail_fast, a bad item); later reads end the iteration."""
+        if self._workers is not None:
+            self._workers.cancel()
+        if self._receive is not None:
+            self._receive.close()
 
 
 async def run_batch(
@@ -250,42 +401,3 @@ async def run_batch(
         on_chunk=on_chunk,
     )
     return await runner.run(items)
-
-
-@dataclass(frozen=True)
-class Done:
-    """The last message of a forwarded stream: it ended well; ``final`` has the statistics."""
-
-    final: Any
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The last message of a forwarded stream: it raised ``error``."""
-
-    error: BaseException
-
-
-async def send_to(stream: Any, sink: Any, ref: Any) -> None:
-    """Forward a stream into a queue as ``(ref, chunk)`` messages, then ``(ref, Done(final))``
-    or ``(ref, Failed(error))``, so one consumer can fan in many streams and tell them apart.
-
-    ``sink`` is an ``asyncio.Queue`` or an anyio memory object send stream.
-
-    Example::
-
-        queue: asyncio.Queue = asyncio.Queue()
-        for ref, prompt in enumerate(prompts):
-            tg.start_soon(send_to, client.stream_tokens("llama3.2", prompt=prompt), queue, ref)
-        ref, message = await queue.get()
-    """
-    put = sink.put if hasattr(sink, "put") else sink.send
-    try:
-        async for chunk in stream:
-            await put((ref, chunk))
-    except anyio.get_cancelled_exc_class():
-        raise
-    except Exception as exc:
-        await put((ref, Failed(exc)))
-        return
-    await put((ref, Done(getattr(stream, "final", None))))

@@ -313,17 +313,18 @@ async def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
             runner = BatchRunner(
                 client, model=args.model, max_concurrent=args.concurrency, on_progress=progress
             )
-            async for r in runner.as_completed(items):
-                record: dict[str, Any] = {"index": r.index, "ok": r.ok, "elapsed": r.elapsed}
-                if r.ok and r.value is not None:
-                    record["response"] = getattr(r.value, "response", None) or getattr(
-                        getattr(r.value, "message", None), "content", None
-                    )
-                    record["eval_count"] = getattr(r.value, "eval_count", None)
-                else:
-                    record["error"] = f"{type(r.error).__name__}: {r.error}"
-                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-                sink.flush()
+            async with runner.as_completed(items) as results:
+                async for r in results:
+                    record: dict[str, Any] = {"index": r.index, "ok": r.ok, "elapsed": r.elapsed}
+                    if r.ok and r.value is not None:
+                        record["response"] = getattr(r.value, "response", None) or getattr(
+                            getattr(r.value, "message", None), "content", None
+                        )
+                        record["eval_count"] = getattr(r.value, "eval_count", None)
+                    else:
+                        record["error"] = f"{type(r.error).__name__}: {r.error}"
+                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    sink.flush()
         err.write("\n")
     finally:
         if sink is not out:
