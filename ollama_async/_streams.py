@@ -22,6 +22,7 @@ import msgspec
 from . import audit
 from ._errors import IncompleteStreamError, OllamaError, StreamError
 from ._ndjson import BLOCK_BYTES, DECODE_ERRORS, NDJSONDecoder, decode_error
+from ._refs import StreamRef
 from ._transport import map_transport_error
 from ._types import GenerateResponse, _ChatText, _Final, _GenerateText
 
@@ -64,6 +65,7 @@ class _Stream(Generic[T, F]):
         "_nbytes",
         "_opener",
         "_pieces",
+        "_ref",
         "_resp",
         "_started",
         "_status",
@@ -86,8 +88,21 @@ class _Stream(Generic[T, F]):
         self._started = 0.0
         self._status: int | None = None
         self._audited = False
+        self._ref: object = None
         self.final: F | None = None
         """The last chunk (``done=True``) with the statistics, once the stream has ended."""
+
+    @property
+    def ref(self) -> object:
+        """This stream's unique reference (seed 001): made on first use unless one was set;
+        :func:`send_to` tags every message with it."""
+        if self._ref is None:
+            self._ref = StreamRef()
+        return self._ref
+
+    @ref.setter
+    def ref(self, value: object) -> None:
+        self._ref = value
 
     @property
     def text(self) -> str:
