@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from ._client import Client
 from ._config import RetryPolicy, Timeouts
@@ -94,17 +94,29 @@ class Pool:
             for h in hosts
         ]
         self._checks: TaskGroup | None = None
+        self._watch: anyio.CancelScope | None = None  # the running checks' scope
+        self._stopped: anyio.Event | None = None  # set when the checks have ended
+        self._owner = 0  # the id of the task that entered the block
 
     async def __aenter__(self) -> Pool:
-        """Check every host, then keep checking them in the background until the block ends
-        (enter and leave in the same task: the block owns the checks)."""
+        """Check every host, then keep checking them in the background until the block
+        ends: the block's task group owns the checks, and leaving it cancels and awaits
+        them."""
         if self._checks is not None:
             raise StreamMisuseError("this pool is already open; enter it once")
         await self.refresh()
         checks = anyio.create_task_group()
         await checks.__aenter__()
         self._checks = checks
-        checks.start_soon(self._background)
+        self._owner = anyio.get_current_task().id
+        self._stopped = anyio.Event()
+        try:
+            self._watch = await checks.start(self._background)
+        except BaseException:
+            self._checks = None
+            checks.cancel_scope.cancel()
+            await checks.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -115,25 +127,44 @@ class Pool:
     ) -> bool | None:
         checks, self._checks = self._checks, None
         try:
-            if checks is not None:
-                checks.cancel_scope.cancel()
-                # The block's own exception stays the caller's: the group gets only a
-                # cancellation, so nothing comes out wrapped in an ExceptionGroup.
-                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-                if cancelled:
-                    return await checks.__aexit__(exc_type, exc, tb)
-                await checks.__aexit__(None, None, None)
+            await self._stop_checks()
+            if checks is None or anyio.get_current_task().id != self._owner:
+                # Left in another task than the one that entered (a pytest-asyncio yield
+                # fixture does that): the checks have stopped and been awaited above; the
+                # group, empty now, belongs to a task that has ended and cannot be left here.
+                return None
+            # The block's own exception stays the caller's: the group gets only a
+            # cancellation, so nothing comes out wrapped in an ExceptionGroup.
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                return await checks.__aexit__(exc_type, exc, tb)
+            await checks.__aexit__(None, None, None)
             return None
         finally:
             with anyio.CancelScope(shield=True):
                 await self._close_clients()
 
     async def aclose(self) -> None:
-        """Stop the background checks (they end with the ``async with`` block) and close
-        every host's client."""
-        if self._checks is not None:
-            self._checks.cancel_scope.cancel()
+        """Stop the background checks and close every host's client (from any task;
+        ``async with`` does this on its own).
+
+        Example::
+
+            pool = Pool(["http://gpu1:11434"])
+            try:
+                await pool.generate("llama3.2", "Hi")
+            finally:
+                await pool.aclose()
+        """
+        await self._stop_checks()
         await self._close_clients()
+
+    async def _stop_checks(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()  # only the checks' own scope: never the caller's block
+            if self._stopped is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._stopped.wait()
 
     async def _close_clients(self) -> None:
         for h in self.hosts:
@@ -168,15 +199,21 @@ class Pool:
                 pass
         h.healthy = healthy
 
-    async def _background(self) -> None:
-        elapsed = 0.0
-        while True:
-            await anyio.sleep(self.health_interval)
-            elapsed += self.health_interval
-            full = elapsed >= self.refresh_interval
-            if full:
+    async def _background(self, *, task_status: TaskStatus[anyio.CancelScope]) -> None:
+        try:
+            with anyio.CancelScope() as watch:
+                task_status.started(watch)
                 elapsed = 0.0
-            await self._check_all(full=full)
+                while True:
+                    await anyio.sleep(self.health_interval)
+                    elapsed += self.health_interval
+                    full = elapsed >= self.refresh_interval
+                    if full:
+                        elapsed = 0.0
+                    await self._check_all(full=full)
+        finally:
+            if self._stopped is not None:
+                self._stopped.set()
 
     def _choose(self, model: str, tried: set[str]) -> HostState:
         name = normalize_model_name(model)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ast
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from ollama_async import BatchRunner, OllamaError, StreamMisuseError
@@ -130,6 +131,33 @@ async def test_leaving_the_pool_cancels_and_awaits_its_health_checks(how: str) -
         checks = len(emu.requests)
         await anyio.lowlevel.checkpoint()
         assert len(emu.requests) == checks
+
+
+@pytest.fixture
+async def pool_in_a_fixture() -> AsyncIterator[tuple[Pool, Emulator]]:
+    # pytest-asyncio runs a yield fixture's setup and teardown in two different tasks.
+    emu = Emulator()
+    async with emu as url, Pool([url], health_interval=0.01) as pool:
+        yield pool, emu
+    assert health_tasks() == []
+
+
+async def test_a_pool_can_be_left_in_another_task_than_it_was_entered_in(
+    pool_in_a_fixture: tuple[Pool, Emulator],
+) -> None:
+    pool, emu = pool_in_a_fixture
+    assert len(health_tasks()) == 1
+    assert (await pool.generate("tiny", "x")).done and emu.requests[-1].path == "/api/generate"
+
+
+async def test_aclose_inside_the_block_stops_the_checks_not_the_block() -> None:
+    emu = Emulator()
+    async with emu as url, Pool([url], health_interval=0.01) as pool:
+        await pool.aclose()
+        assert health_tasks() == []
+        await anyio.lowlevel.checkpoint()  # the block itself is not cancelled
+        left_normally = True
+    assert left_normally and pool.hosts[0].client.closed
 
 
 def test_the_concurrency_modules_import_no_asyncio() -> None:
