@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -19,6 +18,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import InvalidRequestError, StreamMisuseError
+from ._scopes import leave_group
 
 if TYPE_CHECKING:
     from ._batch import BatchRunner, Item
@@ -206,30 +206,16 @@ class AsCompleted:
                 workers.start_soon(_worker, runner, source, send.clone(), limiter, self._checked)
             task_status.started(workers.cancel_scope)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        # The caller's own exception is not the task group's: handing it over would wrap
-        # it in an ExceptionGroup. Cancel, wait for the workers, and let it pass unchanged.
-        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
-            await self._exit(None)
-            return None
-        return await self._exit(exc)
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        exc = exc_info[1]
+        return await self._exit(exc if isinstance(exc, BaseException) else None)
 
     async def _exit(self, exc: BaseException | None) -> bool | None:
         self._state = "closed"
         tg, self._tg = self._tg, None
         if self._receive is not None:
             self._receive.close()
-        if tg is None:
-            return None
-        tg.cancel_scope.cancel()
-        if exc is None:
-            return await tg.__aexit__(None, None, None)
-        return await tg.__aexit__(type(exc), exc, exc.__traceback__)
+        return None if tg is None else await leave_group(tg, exc)
 
     def __aiter__(self) -> AsCompleted:
         if self._state == "new":

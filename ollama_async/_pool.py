@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import anyio
@@ -30,6 +29,7 @@ from ._errors import (
 )
 from ._names import normalize_model_name
 from ._refs import StreamRef
+from ._scopes import leave_group
 from ._types import ChatResponse, GenerateResponse
 
 __all__ = ["HostState", "Pool"]
@@ -112,19 +112,13 @@ class Pool:
         self._stopped = anyio.Event()
         try:
             self._watch = await checks.start(self._background)
-        except BaseException:
+        except BaseException as exc:
             self._checks = None
-            checks.cancel_scope.cancel()
-            await checks.__aexit__(None, None, None)
+            await leave_group(checks, exc)
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
+    async def __aexit__(self, *exc_info: object) -> bool | None:
         checks, self._checks = self._checks, None
         try:
             await self._stop_checks()
@@ -133,12 +127,8 @@ class Pool:
                 # fixture does that): the checks have stopped and been awaited above; the
                 # group, empty now, belongs to a task that has ended and cannot be left here.
                 return None
-            # The block's own exception stays the caller's: the group gets only a
-            # cancellation, so nothing comes out wrapped in an ExceptionGroup.
-            if isinstance(exc, anyio.get_cancelled_exc_class()):
-                return await checks.__aexit__(exc_type, exc, tb)
-            await checks.__aexit__(None, None, None)
-            return None
+            exc = exc_info[1]
+            return await leave_group(checks, exc if isinstance(exc, BaseException) else None)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._close_clients()
@@ -310,12 +300,7 @@ class _PoolStream:
         await self._open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
