@@ -117,3 +117,18 @@ async def test_a_closed_target_or_a_cancellation_closes_the_stream_at_once(emu: 
         assert acquired(c) == 0 and not [m for m in rest if isinstance(m, (Done, Failed))]
         await emu.wait_idle(timeout=5)
     assert [r.client_disconnected for r in emu.requests] == [True, True]
+
+
+async def test_every_stream_kind_has_a_ref_for_send_to(emu: Emulator) -> None:
+    queue: asyncio.Queue[tuple[Any, Any]] = asyncio.Queue()
+    async with Client(emu.url) as c:
+        events = c.openai.stream("llama3.2", "Hi", max_tokens=2)  # /v1 server-sent events
+        progress = c.pull("tiny")  # a progress stream
+        assert isinstance(events.ref, StreamRef) and isinstance(progress.ref, StreamRef)
+        await send_to(events, queue)
+        await send_to(progress, queue)
+        grouped = by_ref([queue.get_nowait() for _ in range(queue.qsize())])
+        assert acquired(c) == 0
+    assert set(grouped) == {events.ref, progress.ref}
+    assert all(isinstance(m[-1], Done) for m in grouped.values())
+    assert all(len(m) > 1 for m in grouped.values())
