@@ -185,8 +185,9 @@ class AsCompleted:
         self._tg = tg
         try:
             self._workers = await tg.start(self._supervise, send)
-        except BaseException:
-            await self._exit(None)
+        except BaseException as exc:
+            send.close()  # the supervisor may never have run to take it over
+            await self._exit(exc)
             raise
         return self
 
