@@ -4,17 +4,18 @@ Each request goes to the least-loaded healthy host that has the model (from ``/a
 ``/api/ps``, refreshed in the background), at most ``per_host_limit`` at a time per host. A host
 that fails before the first body byte is marked down and the request moves to another one; a
 stream whose body has started is never replayed. Health checks through ``/api/version`` put
-hosts back.
+hosts back. The checks run in a task group that the pool's ``async with`` owns: leaving the
+block cancels them and waits for them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
 
 from ._client import Client
 from ._config import RetryPolicy, Timeouts
@@ -24,8 +25,11 @@ from ._errors import (
     OllamaError,
     ServerError,
     ServerUnreachableError,
+    StreamMisuseError,
 )
 from ._names import normalize_model_name
+from ._refs import StreamRef
+from ._scopes import leave_group
 from ._types import ChatResponse, GenerateResponse
 
 __all__ = ["HostState", "Pool"]
@@ -40,7 +44,7 @@ class HostState:
 
     url: str
     client: Client
-    limit: asyncio.Semaphore
+    limit: anyio.Semaphore
     healthy: bool = True
     models: set[str] = field(default_factory=set)
     loaded: set[str] = field(default_factory=set)
@@ -83,32 +87,76 @@ class Pool:
                     retry=RetryPolicy(0),
                     **client_kwargs,
                 ),
-                limit=asyncio.Semaphore(per_host_limit),
+                # A Semaphore, not a CapacityLimiter: one task may hold two streams on the
+                # same host at once (a token belongs to no task).
+                limit=anyio.Semaphore(per_host_limit),
             )
             for h in hosts
         ]
-        self._task: asyncio.Task[None] | None = None
+        self._checks: TaskGroup | None = None
+        self._watch: anyio.CancelScope | None = None  # the running checks' scope
+        self._stopped: anyio.Event | None = None  # set when the checks have ended
+        self._owner = 0  # the id of the task that entered the block
 
     async def __aenter__(self) -> Pool:
+        """Check every host, then keep checking them in the background until the block
+        ends: the block's task group owns the checks, and leaving it cancels and awaits
+        them."""
+        if self._checks is not None:
+            raise StreamMisuseError("this pool is already open; enter it once")
         await self.refresh()
-        self._task = asyncio.create_task(self._background())
+        checks = anyio.create_task_group()
+        await checks.__aenter__()
+        self._checks = checks
+        self._owner = anyio.get_current_task().id
+        self._stopped = anyio.Event()
+        try:
+            self._watch = await checks.start(self._background)
+        except BaseException as exc:
+            self._checks = None
+            await leave_group(checks, exc)
+            raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        checks, self._checks = self._checks, None
+        try:
+            await self._stop_checks()
+            if checks is None or anyio.get_current_task().id != self._owner:
+                # Left in another task than the one that entered (a pytest-asyncio yield
+                # fixture does that): the checks have stopped and been awaited above; the
+                # group, empty now, belongs to a task that has ended and cannot be left here.
+                return None
+            exc = exc_info[1]
+            return await leave_group(checks, exc if isinstance(exc, BaseException) else None)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._close_clients()
 
     async def aclose(self) -> None:
-        """Stop the background checks and close every host's client."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the background checks and close every host's client (from any task;
+        ``async with`` does this on its own).
+
+        Example::
+
+            pool = Pool(["http://gpu1:11434"])
+            try:
+                await pool.generate("llama3.2", "Hi")
+            finally:
+                await pool.aclose()
+        """
+        await self._stop_checks()
+        await self._close_clients()
+
+    async def _stop_checks(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()  # only the checks' own scope: never the caller's block
+            if self._stopped is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._stopped.wait()
+
+    async def _close_clients(self) -> None:
         for h in self.hosts:
             await h.client.aclose()
 
@@ -120,27 +168,42 @@ class Pool:
 
     async def refresh(self) -> None:
         """Check every host now: health, the models it has and the ones it has loaded."""
-        await asyncio.gather(*(self._check(h, full=True) for h in self.hosts))
+        await self._check_all(full=True)
 
-    async def _check(self, h: HostState, *, full: bool) -> None:
+    async def _check_all(self, *, full: bool) -> None:
+        async with anyio.create_task_group() as tg:
+            for h in self.hosts:
+                tg.start_soon(self._check, h, full)
+
+    async def _check(self, h: HostState, full: bool) -> None:
+        healthy = False
+        with anyio.move_on_after(2.0):
+            try:
+                await h.client.version()
+                if full:
+                    models = (await h.client.list()).models
+                    h.models = {normalize_model_name(m.name) for m in models}
+                    h.loaded = {normalize_model_name(m.name) for m in (await h.client.ps()).models}
+                healthy = True
+            except OllamaError:
+                pass
+        h.healthy = healthy
+
+    async def _background(self, *, task_status: TaskStatus[anyio.CancelScope]) -> None:
         try:
-            await asyncio.wait_for(h.client.version(), 2.0)
-            if full:
-                h.models = {normalize_model_name(m.name) for m in (await h.client.list()).models}
-                h.loaded = {normalize_model_name(m.name) for m in (await h.client.ps()).models}
-            h.healthy = True
-        except (OllamaError, asyncio.TimeoutError):
-            h.healthy = False
-
-    async def _background(self) -> None:
-        elapsed = 0.0
-        while True:
-            await asyncio.sleep(self.health_interval)
-            elapsed += self.health_interval
-            full = elapsed >= self.refresh_interval
-            if full:
+            with anyio.CancelScope() as watch:
+                task_status.started(watch)
                 elapsed = 0.0
-            await asyncio.gather(*(self._check(h, full=full) for h in self.hosts))
+                while True:
+                    await anyio.sleep(self.health_interval)
+                    elapsed += self.health_interval
+                    full = elapsed >= self.refresh_interval
+                    if full:
+                        elapsed = 0.0
+                    await self._check_all(full=full)
+        finally:
+            if self._stopped is not None:
+                self._stopped.set()
 
     def _choose(self, model: str, tried: set[str]) -> HostState:
         name = normalize_model_name(model)
@@ -185,17 +248,37 @@ class Pool:
         return result
 
     def stream(self, model: str, prompt: str | None = None, **fields: Any) -> _PoolStream:
-        """Typed chunks from the least-loaded healthy host; moves only before the body."""
+        """Typed chunks from the least-loaded healthy host; moves only before the body.
+
+        Example::
+
+            async with pool.stream("llama3.2", "Hi") as s:
+                async for chunk in s:
+                    print(chunk.response, end="")
+        """
         return _PoolStream(self, "stream", model, prompt, fields)
 
     def stream_tokens(self, model: str, prompt: str | None = None, **fields: Any) -> _PoolStream:
-        """Text pieces from the least-loaded healthy host; moves only before the body."""
+        """Text pieces from the least-loaded healthy host; moves only before the body.
+
+        Example::
+
+            async for piece in pool.stream_tokens("llama3.2", "Hi"):
+                print(piece, end="")
+        """
         return _PoolStream(self, "stream_tokens", model, prompt, fields)
 
 
 class _PoolStream:
-    """A stream over the pool: opened on a host (another one if opening fails); once the body
-    has started, its errors are the caller's (a started stream is never replayed)."""
+    """A stream over the pool, shaped like the client's streams: iterate it once, in one
+    ``async for``, optionally inside ``async with``; ``aclose()`` or leaving the loop early
+    closes the connection at once and frees the host's slot.
+
+    It is opened on a host (another one if opening fails: nothing of the answer has come);
+    once the body has started, its errors are the caller's (a started stream is never
+    replayed). ``ref`` tags it for :func:`send_to`; ``host`` is where it ran; ``final`` the
+    last chunk once it ended.
+    """
 
     def __init__(
         self, pool: Pool, method: str, model: str, prompt: str | None, fields: dict[str, Any]
@@ -205,43 +288,87 @@ class _PoolStream:
         self._model = model
         self._prompt = prompt
         self._fields = fields
+        self._inner: Any = None
+        self._slot: HostState | None = None  # the host whose slot this stream holds
+        self._iterated = False
+        self._closed = False
         self.final: Any = None
         self.host: str | None = None
+        self.ref: object = StreamRef()
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
+    async def __aenter__(self) -> _PoolStream:
+        await self._open()
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the response now (the server stops generating) and free the host's slot;
+        idempotent."""
+        self._closed = True
+        inner, self._inner = self._inner, None
+        if inner is not None:
+            await inner.aclose()
+        h, self._slot = self._slot, None
+        if h is not None:
+            h.in_flight -= 1
+            h.limit.release()
+
+    async def _open(self) -> None:
+        if self._closed:
+            raise StreamMisuseError("this stream has already ended")
+        if self._inner is not None:
+            return
         pool = self._pool
         tried: set[str] = set()
         while True:
             h = pool._choose(self._model, tried)
-            async with h.limit:
-                h.in_flight += 1
-                try:
-                    method = getattr(h.client, self._method)
-                    if self._prompt is not None:
-                        stream = method(self._model, prompt=self._prompt, **self._fields)
-                    else:
-                        stream = method(self._model, **self._fields)
-                    try:
-                        await stream.__aenter__()  # status line and headers: nothing started
-                    except _MOVE:
-                        h.failed += 1
-                        h.healthy = False
-                        tried.add(h.url)
-                        continue
-                    self.host = h.url
-                    try:
-                        async for item in stream:
-                            yield item
-                    except IncompleteStreamError:
-                        h.failed += 1
-                        raise
-                    finally:
-                        await stream.aclose()
-                    self.final = stream.final
-                    h.served += 1
-                    return
-                finally:
-                    h.in_flight -= 1
+            await h.limit.acquire()
+            h.in_flight += 1
+            self._slot = h
+            method = getattr(h.client, self._method)
+            if self._prompt is not None:
+                self._inner = method(self._model, prompt=self._prompt, **self._fields)
+            else:
+                self._inner = method(self._model, **self._fields)
+            try:
+                await self._inner.__aenter__()  # status line and headers: nothing started
+            except _MOVE:
+                await self.aclose()
+                self._closed = False
+                h.failed += 1
+                h.healthy = False
+                tried.add(h.url)
+                continue
+            except BaseException:
+                await self.aclose()
+                raise
+            self.host = h.url
+            return
+
+    def __aiter__(self) -> AsyncGenerator[Any, None]:
+        if self._iterated:
+            raise StreamMisuseError("a stream can be iterated only once")
+        self._iterated = True
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[Any, None]:
+        # The generator that only the loop holds closes the stream in ``finally``: leaving
+        # the loop early closes the connection even if the caller keeps this object.
+        try:
+            await self._open()
+            inner = self._inner
+            try:
+                async for item in inner:
+                    yield item
+            except IncompleteStreamError:
+                if self._slot is not None:
+                    self._slot.failed += 1
+                raise
+            self.final = inner.final
+            if self._slot is not None:
+                self._slot.served += 1
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()

@@ -31,6 +31,7 @@ from ._errors import (
     StreamMisuseError,
 )
 from ._ndjson import BLOCK_BYTES, NDJSONDecoder
+from ._refs import StreamRef
 from ._transport import Response
 from ._types import GenerateResponse, _ChatText, _GenerateText
 
@@ -125,7 +126,7 @@ class BaseStream(Generic[T, F]):
     record, misuse errors. A kind supplies ``_iterate``."""
 
     __slots__ = ("_blocks", "_done", "_iterated", "_max_line_bytes", "_opener", "_pieces",
-                 "_resp", "_url", "final", "model")  # fmt: skip
+                 "_ref", "_resp", "_url", "final", "model")  # fmt: skip
 
     _missing_end = "its final (done) chunk"
 
@@ -141,6 +142,19 @@ class BaseStream(Generic[T, F]):
         self.model = model
         self.final: F | None = None
         """The final record (``done=True``, with the statistics) once the stream has ended."""
+        self._ref: object = None
+
+    @property
+    def ref(self) -> object:
+        """This stream's unique reference (seed 001): made on first use unless one was set;
+        :func:`send_to` tags every message with it."""
+        if self._ref is None:
+            self._ref = StreamRef()
+        return self._ref
+
+    @ref.setter
+    def ref(self, value: object) -> None:
+        self._ref = value
 
     @property
     def text(self) -> str:

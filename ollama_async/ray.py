@@ -22,10 +22,11 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._batch import BatchRunner
 from ._client import Client
@@ -57,9 +58,15 @@ class OllamaPredictor:
         self.prompt_column = prompt_column
         self.max_concurrent = max_concurrent
         self.options = dict(options) if options else None
-        self._loop = asyncio.new_event_loop()  # one per actor, kept for its whole life
-        self._client: Client | Pool = Pool(list(hosts)) if hosts else Client(host)
-        self._loop.run_until_complete(self._client.__aenter__())
+        # One event loop per actor, in a thread of its own for the actor's whole life. The
+        # client (or pool, whose health checks need an owner) is entered and left by one
+        # task in that loop, so the pool's task group opens and closes in the same task.
+        with contextlib.ExitStack() as stack:  # a failure here stops the thread again
+            self._portal: BlockingPortal = stack.enter_context(start_blocking_portal())
+            client: Client | Pool = Pool(list(hosts)) if hosts else Client(host)
+            entered: Any = stack.enter_context(self._portal.wrap_async_context_manager(client))
+            self._client: Client | Pool = entered
+            self._stack = stack.pop_all()
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         prompts = [str(p) for p in batch[self.prompt_column]]
@@ -67,7 +74,7 @@ class OllamaPredictor:
             {"prompt": p, **({"options": self.options} if self.options else {})} for p in prompts
         ]
         runner = BatchRunner(self._client, model=self.model, max_concurrent=self.max_concurrent)
-        results = self._loop.run_until_complete(runner.run(items))
+        results = self._portal.call(runner.run, items)
         out: dict[str, Any] = {k: list(v) for k, v in batch.items()}
         out["response"] = [r.value.response if r.ok and r.value else None for r in results]
         for name in ("eval_count", "prompt_eval_count", "total_duration", "eval_duration"):
@@ -76,11 +83,9 @@ class OllamaPredictor:
         return out
 
     def close(self) -> None:
-        """Close the client and the loop (Ray calls nothing at actor exit; this is for
-        tests and for use outside Ray)."""
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._client.aclose())
-            self._loop.close()
+        """Close the client and stop the loop's thread (Ray calls nothing at actor exit;
+        this is for tests and for use outside Ray); idempotent."""
+        self._stack.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown: nothing left to close

@@ -1,20 +1,27 @@
-"""The batch runner and send_to, against the emulator over loopback."""
+"""The batch runner against the emulator over loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
-from ollama_async import Client, ModelNotFoundError, RetryPolicy
-from ollama_async._batch import BatchRunner, Done, Failed, run_batch, send_to
+from ollama_async import (
+    Client,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RetryPolicy,
+    ServerError,
+    StreamMisuseError,
+)
+from ollama_async._batch import BatchRunner, run_batch
 from ollama_async.testing import Emulator, Fault
 
 from .conftest import acquired
@@ -55,30 +62,35 @@ async def test_fail_fast_cancels_the_rest(slow: Emulator) -> None:
     slow.inject(Fault(status=500), model="tiny", times=None)
     items = [{"model": "tiny" if i == 2 else "llama3.2", "prompt": "x"} for i in range(40)]
     async with Client(slow.url, retry=RetryPolicy(retries=0)) as c:
-        with pytest.raises(Exception, match="injected"):
+        with pytest.raises(ServerError, match="injected"):  # the item's own error, unwrapped
             await run_batch(c, items, max_concurrent=4, fail_fast=True)
         await slow.wait_idle(timeout=2)
         assert acquired(c) == 0
     assert len(slow.requests) < 40
 
 
-async def test_cancelling_the_batch_closes_every_request_within_100ms() -> None:
-    emu = Emulator(tokens_per_second=20)
+async def test_cancelling_the_batch_closes_every_request_before_the_call_returns() -> None:
+    emu = Emulator()
+    emu.inject(Fault(stall_after=1), model="llama3.2", times=None)  # stalls until we leave
+    streaming: set[int] = set()
+    all_streaming = anyio.Event()
+
+    def on_chunk(index: int, _chunk: Any) -> None:
+        streaming.add(index)
+        if len(streaming) == 8:
+            all_streaming.set()
+
     async with emu as url, Client(url) as c:
         items = [{"prompt": f"p{i}", "stream": True} for i in range(50)]
-        task = asyncio.create_task(run_batch(c, items, model="llama3.2", max_concurrent=8))
-        while emu.in_flight < 8:
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
-        cancelled_at = time.monotonic()
+        batch = run_batch(c, items, model="llama3.2", max_concurrent=8, on_chunk=on_chunk)
+        task = asyncio.create_task(batch)
+        await all_streaming.wait()  # eight requests are mid-body
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await emu.wait_idle(timeout=1)
-        ended = [r.ended for r in emu.requests if r.client_disconnected]
-        assert len(ended) == 8
-        assert all(e is not None and e - cancelled_at < 0.1 for e in ended)
-        assert acquired(c) == 0
+        assert acquired(c) == 0  # every connection closed by the time the call ended
+        await emu.wait_idle(timeout=5)
+    assert len(emu.requests) == 8 and all(r.client_disconnected for r in emu.requests)
 
 
 async def test_streaming_items_are_consumed_live(slow: Emulator) -> None:
@@ -107,23 +119,13 @@ async def test_as_completed_progress_rate_limit_and_callables(slow: Emulator) ->
             on_progress=lambda r, done: progress.append(done),
         )  # fmt: skip
         start = time.monotonic()
-        got = [r async for r in runner.as_completed([custom, custom, "x", "y", "z", custom])]
+        async with runner.as_completed([custom, custom, "x", "y", "z", custom]) as results:
+            got = [r async for r in results]
         elapsed = time.monotonic() - start
     assert sorted(r.index for r in got) == list(range(6))
     assert progress == [1, 2, 3, 4, 5, 6]
     assert got and all(r.ok for r in got)
     assert elapsed >= 5 / 50  # six starts spaced 20 ms apart: at least 100 ms
-
-
-async def test_leaving_as_completed_early_with_aclosing_cancels(slow: Emulator) -> None:
-    async with Client(slow.url) as c:
-        runner = BatchRunner(c, model="llama3.2", max_concurrent=4)
-        async with contextlib.aclosing(runner.as_completed([f"p{i}" for i in range(40)])) as it:
-            async for _ in it:
-                break
-        await slow.wait_idle(timeout=1)
-        assert acquired(c) == 0
-    assert len(slow.requests) < 40
 
 
 async def test_leaving_early_while_another_item_is_finishing_raises_nothing() -> None:
@@ -141,8 +143,8 @@ async def test_leaving_early_while_another_item_is_finishing_raises_nothing() ->
 
     async with Client("http://127.0.0.1:9") as c:  # never contacted: the items are callables
         runner = BatchRunner(c, max_concurrent=2)
-        async with contextlib.aclosing(runner.as_completed([first, second])) as it:
-            async for r in it:
+        async with runner.as_completed([first, second]) as results:
+            async for r in results:
                 assert r.value == "first"
                 gate.set()  # the second item's wait is now over, before we leave
                 break
@@ -200,25 +202,149 @@ async def test_ten_thousand_items_pull_lazily_and_memory_stays_flat() -> None:
     assert peak < 64 * 1024 * 1024  # the results themselves, not 10,000 pending requests
 
 
-async def test_send_to_fans_in_many_streams(slow: Emulator) -> None:
-    queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
-    async with Client(slow.url) as c:
-        async with anyio.create_task_group() as tg:
-            for ref in range(3):
-                stream = c.stream_tokens("llama3.2", prompt=str(ref), options={"num_predict": 4})
-                tg.start_soon(send_to, stream, queue, ref)
-            tg.start_soon(send_to, c.stream_tokens("nope", prompt="x"), queue, "bad")
-        messages = [queue.get_nowait() for _ in range(queue.qsize())]
-    by_ref: dict[Any, list[Any]] = {}
-    for ref, msg in messages:
-        by_ref.setdefault(ref, []).append(msg)
-    for ref in range(3):
-        assert [m for m in by_ref[ref] if isinstance(m, str)] and isinstance(by_ref[ref][-1], Done)
-        assert by_ref[ref][-1].final.eval_count == 4
-    assert isinstance(by_ref["bad"][-1], Failed)
+# -- leaving as_completed early: break, an exception in the body, a cancellation -----------
 
-    send, receive = anyio.create_memory_object_stream[tuple[int, Any]](100)
-    async with Client(slow.url) as c, send, receive:
-        await send_to(c.stream_tokens("llama3.2", prompt="x", options={"num_predict": 2}), send, 7)
-        got = [receive.receive_nowait() for _ in range(3)]
-    assert got[0][0] == 7 and isinstance(got[-1][1], Done)
+
+class _Stalled:
+    """Items for a 4-worker batch: item 0 answers at once, every other one stalls after its
+    first chunk until the client leaves. ``running`` counts items inside their request;
+    ``stalled`` is set once all four workers are streaming (items 1-3, and item 4 that the
+    first worker took when item 0 was done)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        emu.inject(Fault(stall_after=1), model="llama3.2", times=None)
+        self.running = 0
+        self.streaming = 0
+        self.stalled = anyio.Event()
+
+    def item(self, model: str) -> Callable[[Client], Awaitable[Any]]:
+        async def run(client: Client) -> Any:
+            self.running += 1
+            try:
+                async with client.stream(model, prompt="x") as stream:
+                    async for _ in stream:
+                        if model != "tiny":
+                            self.streaming += 1
+                            if self.streaming == 4:
+                                self.stalled.set()
+                return stream.final
+            finally:
+                self.running -= 1
+
+        return run
+
+    def items(self) -> list[Any]:
+        return [self.item("tiny")] + [self.item("llama3.2") for _ in range(20)]
+
+
+@pytest.mark.parametrize("how", ["break", "raise", "cancel-task", "cancel-scope"])
+async def test_leaving_as_completed_early_stops_every_worker_and_connection(how: str) -> None:
+    emu = Emulator()
+    async with emu as url, Client(url) as c:
+        s = _Stalled(emu)
+        runner = BatchRunner(c, max_concurrent=4)
+        ready = anyio.Event()
+
+        async def consume() -> None:
+            async with runner.as_completed(s.items()) as results:
+                async for r in results:
+                    assert r.index == 0 and r.ok
+                    await s.stalled.wait()  # four requests are mid-body now
+                    if how == "break":
+                        break
+                    if how == "raise":
+                        raise KeyError("the loop body failed")
+                    ready.set()  # and wait for the next result, which never comes
+
+        if how == "break":
+            await consume()
+        elif how == "raise":
+            with pytest.raises(KeyError, match="the loop body failed"):  # not an ExceptionGroup
+                await consume()
+        elif how == "cancel-task":
+            task = asyncio.create_task(consume())
+            await ready.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(consume)
+                await ready.wait()
+                tg.cancel_scope.cancel()
+        # Leaving the block waited for the workers: none is left inside a request, and
+        # every connection was closed, not kept.
+        assert s.running == 0 and acquired(c) == 0
+        this = asyncio.current_task()
+        assert this is not None and this.cancelling() == 0
+        await anyio.lowlevel.checkpoint()  # the caller's next awaits are not cancelled
+        assert await c.version()
+        await emu.wait_idle(timeout=5)
+    calls = [r for r in emu.requests if r.path == "/api/generate"]
+    assert len(calls) == 5  # no item was taken after the consumer left
+    assert all(r.client_disconnected for r in calls if r.json["model"] == "llama3.2")
+
+
+async def test_a_plain_async_for_is_refused_at_once_and_sends_nothing() -> None:
+    emu = Emulator()
+    async with emu as url, Client(url) as c:
+        runner = BatchRunner(c, model="tiny")
+        with pytest.raises(StreamMisuseError, match=r"async with runner\.as_completed"):
+            async for _ in runner.as_completed(["a", "b"]):
+                pass
+        results = runner.as_completed(["a"])
+        async with results:
+            got = [r.value.response async for r in results]
+        with pytest.raises(StreamMisuseError, match="closed"):
+            await results.__anext__()
+        with pytest.raises(StreamMisuseError, match="only once"):
+            async with results:
+                pass
+    assert len(got) == 1 and len(emu.requests) == 1
+
+
+# -- items are checked at the call ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+async def test_an_item_without_a_model_fails_the_call_before_anything_is_sent(kind: Any) -> None:
+    emu = Emulator()
+    async with emu as url, Client(url) as c:
+        items = kind([{"model": "tiny", "prompt": "a"}, {"prompt": "secret-b"}, "c"])
+        with pytest.raises(InvalidRequestError) as info:
+            await run_batch(c, items)  # no default model
+        assert info.value.field == "items[1]" and "secret" not in str(info.value)
+        with pytest.raises(InvalidRequestError, match=r"items\[2\].*BatchRunner\(model="):
+            BatchRunner(c).as_completed(kind([lambda c: c.version(), {"model": "x"}, "c"]))
+        with pytest.raises(InvalidRequestError, match=r"items\[0\]: is a int"):
+            await run_batch(c, kind([1]), model="tiny")
+        with pytest.raises(InvalidRequestError, match="items: is one string"):
+            await run_batch(c, "abc", model="tiny")
+        with pytest.raises(InvalidRequestError, match="max_concurrent"):
+            BatchRunner(c, max_concurrent=0)
+    assert emu.requests == []
+
+
+async def test_a_lazy_input_fails_the_call_when_a_worker_reaches_a_bad_item() -> None:
+    # Documented: a generator is read once, as workers free up, so the items before the bad
+    # one may have run; the call raises when the bad one is reached, and nothing after it runs.
+    emu = Emulator()
+
+    def items() -> Any:
+        yield {"model": "tiny", "prompt": "a"}
+        yield {"model": "tiny", "prompt": "b"}
+        yield {"prompt": "c"}
+        yield {"model": "tiny", "prompt": "d"}
+
+    def broken() -> Any:
+        yield "a"
+        raise LookupError("the input broke")
+
+    async with emu as url, Client(url) as c:
+        with pytest.raises(InvalidRequestError) as info:
+            await run_batch(c, items(), max_concurrent=1)
+        assert info.value.field == "items[2]"
+        assert [r.json["prompt"] for r in emu.requests] == ["a", "b"]
+        with pytest.raises(LookupError, match="the input broke"):  # unwrapped
+            await run_batch(c, broken(), model="tiny", max_concurrent=1)
+        assert acquired(c) == 0

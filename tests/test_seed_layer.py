@@ -143,8 +143,9 @@ async def test_batch_results_are_written_as_items_complete(runner: tuple[ModelRu
     from ollama_async import BatchRunner
 
     items = [{"model": "tiny", "prompt": "slow"}, {"model": "llama3.2", "prompt": "fast"}]
-    async with outputs.batch_writer("run1") as write:
-        async for result in BatchRunner(r.client, max_concurrent=2).as_completed(items):
+    completed = BatchRunner(r.client, max_concurrent=2).as_completed(items)
+    async with outputs.batch_writer("run1") as write, completed as results:
+        async for result in results:
             await write({"index": result.index, "ok": result.ok})
             lines = (tmp_path / "batches" / "all" / "run1.jsonl").read_text().splitlines()
             assert len(lines) >= 1  # on disk before the batch ends

@@ -155,10 +155,11 @@ async def batch(args: argparse.Namespace, io: Streams) -> int:
         with batch_progress(io.err, len(items)) as progress:
             async with open_client(args) as client:
                 runner = BatchRunner(client, model=args.model, max_concurrent=args.concurrency)
-                async for r in runner.as_completed(items):
-                    sink.write(json.dumps(_record(r), ensure_ascii=False) + "\n")
-                    sink.flush()
-                    progress.advance(r.ok)
+                async with runner.as_completed(items) as results:
+                    async for r in results:
+                        sink.write(json.dumps(_record(r), ensure_ascii=False) + "\n")
+                        sink.flush()
+                        progress.advance(r.ok)
     finally:
         if sink is not io.out:
             sink.close()

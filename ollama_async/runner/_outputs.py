@@ -94,8 +94,9 @@ class OutputManager:
         Example::
 
             async with outputs.batch_writer("run1") as write:
-                async for r in runner.as_completed(items):
-                    await write(r)
+                async with runner.as_completed(items) as results:
+                    async for r in results:
+                        await write(r)
         """
         path = self._path("batches", "all", name, "jsonl")
         f: TextIO = await asyncio.to_thread(open_append_inside, self.base_dir, path)
