@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .._options import FLOAT_OPTIONS as _FLOAT_OPTIONS
+from .._options import INT_OPTIONS as _INT_OPTIONS
 from ._faults import Fault, _Injected
 from ._model import digest, embedding, tokens
 from ._store import Store, StoredModel, normalize, now_rfc3339
@@ -47,14 +49,6 @@ _ROUTES = {
     "/v1/embeddings": ("POST",),
     "/v1/models": ("GET",),
 }
-_INT_OPTIONS = {
-    "num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "num_ctx", "num_batch",
-    "num_gpu", "main_gpu", "num_thread",
-}  # fmt: skip
-_FLOAT_OPTIONS = {
-    "top_p", "min_p", "typical_p", "temperature", "repeat_penalty", "presence_penalty",
-    "frequency_penalty",
-}  # fmt: skip
 
 
 @dataclass
