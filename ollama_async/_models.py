@@ -24,9 +24,8 @@ from ._api_types import (
 )
 from ._errors import InvalidRequestError
 from ._ndjson import DECODE_ERRORS, decode_error
-from ._options import check_options
 from ._progress import ProgressStream
-from ._requests import check_model
+from ._requests import check_model, embed_body
 from ._transport import Transport, map_transport_error
 
 if TYPE_CHECKING:
@@ -188,20 +187,14 @@ class ModelAPI:
             r = await client.embed("nomic-embed-text", ["a cat", "a dog"])
             print(len(r.embeddings), len(r.embeddings[0]))
         """
-        check_model(model)
-        if not isinstance(input, str) and (
-            not isinstance(input, Sequence) or not all(isinstance(x, str) for x in input)
-        ):
-            raise InvalidRequestError("input", "must be a str or a list of str")
-        if dimensions is not None and (isinstance(dimensions, bool) or dimensions < 1):
-            raise InvalidRequestError("dimensions", "must be a positive integer")
-        body: dict[str, Any] = {
-            "model": model,
-            "input": input if isinstance(input, str) else list(input),
-        }
-        _put(body, truncate=truncate, dimensions=dimensions, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
+        body = embed_body(
+            model,
+            input=input,
+            truncate=truncate,
+            dimensions=dimensions,
+            keep_alive=keep_alive,
+            options=options,
+        )
         result = await self._call("POST", "/api/embed", body, EmbedResponse, model=model)
         assert result is not None
         return result
@@ -221,11 +214,7 @@ class ModelAPI:
             r = await client.embeddings("nomic-embed-text", "a cat")
             print(len(r.embedding))
         """
-        check_model(model)
-        body: dict[str, Any] = {"model": model, "prompt": prompt}
-        _put(body, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
+        body = embed_body(model, prompt=prompt, keep_alive=keep_alive, options=options)
         result = await self._call("POST", "/api/embeddings", body, EmbeddingsResponse, model=model)
         assert result is not None
         return result
