@@ -68,35 +68,38 @@ class RequestFields(TypedDict, total=False):
     stream: bool
 
 
-# The schemas the fields are converted into. ``Any`` marks a field that its own function
-# checks (options, format, images, tools), because it needs more than a type.
+# The schemas the fields are converted into: the wire Structs' own fields and types (so they
+# stay in step), tightened with Meta ranges, forbidding unknown names. ``Any`` marks a field
+# that its own function checks (options, format, images, tools): it needs more than a type.
 _KeepAliveIn = str | Int | Float
 
 
-class _CommonFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    stream: bool | None = None
-    format: Any = None
-    keep_alive: _KeepAliveIn | None = None
-    options: Any = None
-    think: bool | ThinkLevel | None = None
-    truncate: bool | None = None
-    shift: bool | None = None
-    logprobs: bool | None = None
-    top_logprobs: Annotated[int, msgspec.Meta(ge=0, le=20)] | None = None
+def _checker(struct: type[msgspec.Struct], changed: Mapping[str, Any], drop: str = "") -> Any:
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in msgspec.structs.fields(struct):
+        if f.name not in drop.split():
+            kind = changed.get(f.name, f.type)
+            spec.append((f.name, kind) if f.required else (f.name, kind, None))
+    name = f"_{struct.__name__}In"
+    return msgspec.defstruct(name, spec, kw_only=True, forbid_unknown_fields=True)
 
 
-class _GenerateFields(_CommonFields, kw_only=True, forbid_unknown_fields=True):
-    prompt: str | None = None
-    suffix: str | None = None
-    system: str | None = None
-    template: str | None = None
-    context: list[Int] | None = None
-    raw: bool | None = None
-    images: Any = None
+_COMMON = {
+    "format": Any,
+    "options": Any,
+    "keep_alive": _KeepAliveIn | None,
+    "top_logprobs": Annotated[int, msgspec.Meta(ge=0, le=20)] | None,
+}
+_GenerateFields = _checker(
+    GenerateRequest, {**_COMMON, "context": list[Int] | None, "images": Any}, drop="model"
+)
+_ChatFields = _checker(ChatRequest, {**_COMMON, "tools": list[Any] | None}, drop="model messages")
+_MessageIn = _checker(Message, {"images": Any})
 
 
-class _ChatFields(_CommonFields, kw_only=True, forbid_unknown_fields=True):
-    tools: list[Any] | None = None
+class _MessagesIn(msgspec.Struct):
+    # a Struct, not a bare list[...]: msgspec caches a Struct's schema, not a list type's
+    messages: list[_MessageIn]  # type: ignore[valid-type]
 
 
 class _EmbedFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -112,26 +115,6 @@ _GENERATE_ONLY = frozenset(_GenerateFields.__struct_fields__) - set(_ChatFields.
 _CHAT_ONLY = frozenset({"tools"})
 _KNOWN = frozenset(RequestFields.__annotations__)
 _MESSAGE_FIELDS = frozenset(Message.__struct_fields__)
-
-
-def _checker(struct: type[msgspec.Struct], loose: str) -> Any:
-    """A Struct with ``struct``'s fields and types (``Any`` for ``loose``, which has its own
-    check) that refuses unknown names: a schema to convert into, so that it stays in step."""
-    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for f in msgspec.structs.fields(struct):
-        kind = Any if f.name == loose else f.type
-        spec.append((f.name, kind) if f.required else (f.name, kind, None))
-    return msgspec.defstruct(
-        f"_{struct.__name__}In", spec, kw_only=True, forbid_unknown_fields=True
-    )
-
-
-_MessageIn = _checker(Message, "images")
-
-
-class _MessagesIn(msgspec.Struct):
-    # a Struct, not a bare list[...]: msgspec caches a Struct's schema, not a list type's
-    messages: list[_MessageIn]  # type: ignore[valid-type]
 
 
 _TO_STREAM = "for a stream use client.stream(), stream_tokens() or stream_bytes()"
@@ -170,7 +153,7 @@ def build_request(
     if not _KNOWN.issuperset(keys):
         name = sorted(map(str, keys - _KNOWN))[0]
         raise InvalidRequestError(name, f"unknown request field{did_you_mean(name, _KNOWN)}")
-    spec: _GenerateFields | _ChatFields
+    spec: Any
     if messages is not None:
         if prompt is not None:
             raise InvalidRequestError("prompt", "give either prompt (generate) or messages (chat)")

@@ -75,22 +75,31 @@ WRONG_FOR_INT = st.one_of(
 WRONG_FOR_FLOAT = st.one_of(st.text(max_size=3), st.booleans(), st.just([1.0]), st.binary())
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.data())
-def test_options_of_a_wrong_type_or_out_of_range_name_the_option(data: st.DataObject) -> None:
+def _draw_option(data: st.DataObject, *, valid: bool) -> tuple[str, Any]:
+    """An option's name and a value that the wire takes (``valid``) or must refuse."""
     name = data.draw(st.sampled_from(sorted(INT_OPTIONS) + sorted(FLOAT_OPTIONS)))
     if name in INT_OPTIONS:
         lowest = INT_OPTIONS[name]
+        if valid:
+            return name, data.draw(st.integers(-(2**63) if lowest is None else lowest, 2**40))
         below = st.integers(max_value=lowest - 1) if lowest is not None else st.nothing()
-        value = data.draw(st.one_of(WRONG_FOR_INT, below, st.integers(min_value=2**63)))
-    else:
-        low, high = FLOAT_OPTIONS[name]
-        bad = [WRONG_FOR_FLOAT, st.sampled_from([math.nan, math.inf, -math.inf, 1e39])]
-        if low is not None:
-            bad.append(st.floats(max_value=low, exclude_max=True, allow_nan=False))
-        if high is not None:
-            bad.append(st.floats(min_value=high, exclude_min=True, allow_nan=False))
-        value = data.draw(st.one_of(bad))
+        return name, data.draw(st.one_of(WRONG_FOR_INT, below, st.integers(min_value=2**63)))
+    low, high = FLOAT_OPTIONS[name]
+    if valid:
+        low, high = (-1e30 if low is None else low), (1e30 if high is None else high)
+        return name, data.draw(st.floats(min_value=low, max_value=high))
+    bad = [WRONG_FOR_FLOAT, st.sampled_from([math.nan, math.inf, -math.inf, 1e39])]
+    if low is not None:
+        bad.append(st.floats(max_value=low, exclude_max=True, allow_nan=False))
+    if high is not None:
+        bad.append(st.floats(min_value=high, exclude_min=True, allow_nan=False))
+    return name, data.draw(st.one_of(bad))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_options_of_a_wrong_type_or_out_of_range_name_the_option(data: st.DataObject) -> None:
+    name, value = _draw_option(data, valid=False)
     for given_as in ({name: value}, Options(**{name: value})):
         with pytest.raises(InvalidRequestError) as info:
             check_options(given_as)
@@ -100,14 +109,7 @@ def test_options_of_a_wrong_type_or_out_of_range_name_the_option(data: st.DataOb
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_options_in_range_pass_unchanged(data: st.DataObject) -> None:
-    name = data.draw(st.sampled_from(sorted(INT_OPTIONS) + sorted(FLOAT_OPTIONS)))
-    if name in INT_OPTIONS:
-        lowest = INT_OPTIONS[name]
-        value: Any = data.draw(st.integers(-(2**63) if lowest is None else lowest, 2**40))
-    else:
-        low, high = FLOAT_OPTIONS[name]
-        low, high = (-1e30 if low is None else low), (1e30 if high is None else high)
-        value = data.draw(st.floats(min_value=low, max_value=high))
+    name, value = _draw_option(data, valid=True)
     assert check_options({name: value}) == {name: value}
     assert check_options({"stop": ["\n", "User:"], "use_mmap": False})["use_mmap"] is False
 
