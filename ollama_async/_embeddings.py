@@ -70,4 +70,3 @@ class EmbeddingsAPI:
         """
         body = embed_body(model, prompt=prompt, keep_alive=keep_alive, options=options)
         return await self._embed_call("/api/embeddings", body, EmbeddingsResponse, model)
-
