@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from ._api_types import EmbeddingsResponse, EmbedResponse
-from ._errors import InvalidRequestError
-from ._options import check_options
-from ._requests import check_model
+from ._requests import embed_body
 from ._transport import Transport
 
 __all__ = ["EmbeddingsAPI"]
@@ -45,20 +43,14 @@ class EmbeddingsAPI:
             r = await client.embed("nomic-embed-text", ["a cat", "a dog"])
             print(len(r.embeddings), len(r.embeddings[0]))
         """
-        check_model(model)
-        if not isinstance(input, str) and (
-            not isinstance(input, Sequence) or not all(isinstance(x, str) for x in input)
-        ):
-            raise InvalidRequestError("input", "must be a str or a list of str")
-        if dimensions is not None and (isinstance(dimensions, bool) or dimensions < 1):
-            raise InvalidRequestError("dimensions", "must be a positive integer")
-        body: dict[str, Any] = {
-            "model": model,
-            "input": input if isinstance(input, str) else list(input),
-        }
-        _put(body, truncate=truncate, dimensions=dimensions, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
+        body = embed_body(
+            model,
+            input=input,
+            truncate=truncate,
+            dimensions=dimensions,
+            keep_alive=keep_alive,
+            options=options,
+        )
         return await self._embed_call("/api/embed", body, EmbedResponse, model)
 
     async def embeddings(
@@ -76,15 +68,5 @@ class EmbeddingsAPI:
             r = await client.embeddings("nomic-embed-text", "a cat")
             print(len(r.embedding))
         """
-        check_model(model)
-        body: dict[str, Any] = {"model": model, "prompt": prompt}
-        _put(body, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
+        body = embed_body(model, prompt=prompt, keep_alive=keep_alive, options=options)
         return await self._embed_call("/api/embeddings", body, EmbeddingsResponse, model)
-
-
-def _put(body: dict[str, Any], **fields: Any) -> None:
-    for key, value in fields.items():
-        if value is not None:
-            body[key] = value

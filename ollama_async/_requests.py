@@ -1,19 +1,27 @@
-"""Building and checking generate/chat request bodies, before anything is sent."""
+"""Building and checking request bodies (generate, chat, embed), before anything is sent.
+
+The checks are msgspec's: each call's fields are converted into a private Struct whose types
+and ``Meta`` ranges are the wire's (``_GenerateFields``, ``_ChatFields``, ``_EmbedFields``),
+with errors mapped once by :func:`~ollama_async._hints.invalid_request`; then the built
+request is encoded once, so text that JSON cannot carry (a lone surrogate) or a value of no
+JSON type is refused here, naming its field, rather than failing while being sent.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, Union
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict, Union
 
 import msgspec
 
 from ._errors import InvalidRequestError
+from ._hints import check_sendable, convert, did_you_mean, invalid_request
 from ._images import is_base64 as _is_base64
 from ._images import normalize_images
 from ._names import parse_model_name
-from ._options import Options, check_options
+from ._options import Float, Int, Options, PositiveInt, check_options
 from ._types import ChatRequest, GenerateRequest, KeepAlive, Message, ThinkLevel, Tool
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "build_request",
     "check_model",
     "check_options",
+    "embed_body",
     "encode_images",
 ]
 
@@ -35,7 +44,11 @@ FormatInput: TypeAlias = str | Mapping[str, Any] | type
 
 
 class RequestFields(TypedDict, total=False):
-    """Optional fields of a generate or chat request (see the wire reference)."""
+    """Optional fields of a generate or chat request (see the wire reference).
+
+    ``stream`` may be given when it agrees with the method (``True`` for the stream methods,
+    ``False`` for ``generate``/``chat``), so a whole request body can be passed as keywords.
+    """
 
     suffix: str
     system: str
@@ -52,12 +65,59 @@ class RequestFields(TypedDict, total=False):
     logprobs: bool
     top_logprobs: int
     tools: Sequence[Tool | Mapping[str, Any] | Callable[..., Any]]
+    stream: bool
 
 
-_GENERATE_ONLY = frozenset({"suffix", "system", "template", "context", "raw", "images"})
+# The schemas the fields are converted into: the wire Structs' own fields and types (so they
+# stay in step), tightened with Meta ranges, forbidding unknown names. ``Any`` marks a field
+# that its own function checks (options, format, images, tools): it needs more than a type.
+_KeepAliveIn = str | Int | Float
+
+
+def _checker(struct: type[msgspec.Struct], changed: Mapping[str, Any], drop: str = "") -> Any:
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in msgspec.structs.fields(struct):
+        if f.name not in drop.split():
+            kind = changed.get(f.name, f.type)
+            spec.append((f.name, kind) if f.required else (f.name, kind, None))
+    name = f"_{struct.__name__}In"
+    return msgspec.defstruct(name, spec, kw_only=True, forbid_unknown_fields=True)
+
+
+_COMMON = {
+    "format": Any,
+    "options": Any,
+    "keep_alive": _KeepAliveIn | None,
+    "top_logprobs": Annotated[int, msgspec.Meta(ge=0, le=20)] | None,
+}
+_GenerateFields = _checker(
+    GenerateRequest, {**_COMMON, "context": list[Int] | None, "images": Any}, drop="model"
+)
+_ChatFields = _checker(ChatRequest, {**_COMMON, "tools": list[Any] | None}, drop="model messages")
+_MessageIn = _checker(Message, {"images": Any})
+
+
+class _MessagesIn(msgspec.Struct):
+    # a Struct, not a bare list[...]: msgspec caches a Struct's schema, not a list type's
+    messages: list[_MessageIn]  # type: ignore[valid-type]
+
+
+class _EmbedFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    input: str | list[str] | None = None
+    prompt: str | None = None
+    truncate: bool | None = None
+    dimensions: PositiveInt | None = None
+    keep_alive: _KeepAliveIn | None = None
+    options: Any = None
+
+
+_GENERATE_ONLY = frozenset(_GenerateFields.__struct_fields__) - set(_ChatFields.__struct_fields__)
 _CHAT_ONLY = frozenset({"tools"})
 _KNOWN = frozenset(RequestFields.__annotations__)
-_THINK_LEVELS = ("low", "medium", "high")
+_MESSAGE_FIELDS = frozenset(Message.__struct_fields__)
+
+
+_TO_STREAM = "for a stream use client.stream(), stream_tokens() or stream_bytes()"
 
 
 def check_model(model: object, field: str = "model") -> str:
@@ -79,59 +139,83 @@ def build_request(
     fields: Mapping[str, Any],
     stream: bool,
 ) -> GenerateRequest | ChatRequest:
-    """Check every argument and return the request struct; raises InvalidRequestError."""
-    check_model(model)
-    unknown = set(fields) - _KNOWN
-    if unknown:
-        import difflib
+    """Check every argument and return the request struct; raises InvalidRequestError.
 
-        name = sorted(unknown)[0]
-        close = difflib.get_close_matches(name, _KNOWN, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidRequestError(name, f"unknown request field{hint}")
-    common: dict[str, Any] = {"model": model, "stream": stream}
-    for key in ("keep_alive", "truncate", "shift", "logprobs", "top_logprobs", "think"):
-        if key in fields:
-            common[key] = fields[key]
-    _check_common(common)
-    if "options" in fields:
-        common["options"] = check_options(fields["options"])
-    if "format" in fields:
-        common["format"] = format_schema(fields["format"])
+    >>> build_request("llama3.2", "Hi", None, {"system": "Be brief."}, stream=True).system
+    'Be brief.'
+    >>> build_request("llama3.2", "Hi", None, {"raw": "yes"}, stream=True)
+    Traceback (most recent call last):
+    ...
+    ollama_async.InvalidRequestError: raw: expected `bool`, got `str`
+    """
+    check_model(model)
+    keys = fields.keys()
+    if not _KNOWN.issuperset(keys):
+        name = sorted(map(str, keys - _KNOWN))[0]
+        raise InvalidRequestError(name, f"unknown request field{did_you_mean(name, _KNOWN)}")
+    spec: Any
     if messages is not None:
         if prompt is not None:
             raise InvalidRequestError("prompt", "give either prompt (generate) or messages (chat)")
-        wrong = _GENERATE_ONLY & set(fields)
-        if wrong:
-            raise InvalidRequestError(sorted(wrong)[0], "only a generate request takes this field")
-        msgs = [_message(m, i) for i, m in enumerate(messages)]
-        tools = [_tool(t, i) for i, t in enumerate(fields["tools"])] if "tools" in fields else None
-        return ChatRequest(messages=msgs, tools=tools, **common)
-    wrong = _CHAT_ONLY & set(fields)
-    if wrong:
-        raise InvalidRequestError(sorted(wrong)[0], "only a chat request (messages=…) takes this")
-    if prompt is not None and not isinstance(prompt, str):
-        raise InvalidRequestError("prompt", f"must be a str, not {type(prompt).__name__}")
-    extra = {
-        k: fields[k] for k in ("suffix", "system", "template", "context", "raw") if k in fields
-    }
-    if "images" in fields:
-        extra["images"] = _check_images(fields["images"])
-    return GenerateRequest(prompt=prompt, **common, **extra)
+        if not _GENERATE_ONLY.isdisjoint(keys):
+            wrong = sorted(_GENERATE_ONLY.intersection(keys))[0]
+            raise InvalidRequestError(wrong, "only a generate request takes this field")
+        spec = convert(fields, _ChatFields, "", _KNOWN)
+    else:
+        if not _CHAT_ONLY.isdisjoint(keys):
+            wrong = sorted(_CHAT_ONLY.intersection(keys))[0]
+            raise InvalidRequestError(wrong, "only a chat request (messages=…) takes this")
+        given = fields if prompt is None else {**fields, "prompt": prompt}
+        spec = convert(given, _GenerateFields, "", _KNOWN)
+    if spec.stream is not None and spec.stream is not stream:
+        raise InvalidRequestError(
+            "stream",
+            f"stream=True does not fit generate() or chat(), which return one answer; {_TO_STREAM}"
+            if spec.stream
+            else "stream=False does not fit a stream method: use generate() or chat()",
+        )
+    # None means "unset" for every field, as it does on the wire (omit_defaults)
+    values: dict[str, Any] = {k: v for k in keys if (v := getattr(spec, k)) is not None}
+    values["stream"] = stream
+    if "options" in values:
+        values["options"] = check_options(values["options"])
+    if "format" in values:
+        values["format"] = format_schema(values["format"])
+    request: GenerateRequest | ChatRequest
+    if isinstance(spec, _ChatFields) and messages is not None:
+        msgs = _messages(messages)
+        if "tools" in values:
+            values["tools"] = [_tool(t, i) for i, t in enumerate(values["tools"])]
+        request = ChatRequest(model=model, messages=msgs, **values)
+    else:
+        if "images" in values:
+            values["images"] = _check_images(values["images"])
+        request = GenerateRequest(model=model, prompt=prompt, **values)
+    check_sendable(request)
+    return request
 
 
-def _check_common(common: dict[str, Any]) -> None:
-    think = common.get("think")
-    if think is not None and not isinstance(think, bool) and think not in _THINK_LEVELS:
-        raise InvalidRequestError("think", f"must be a bool or one of {_THINK_LEVELS}")
-    top = common.get("top_logprobs")
-    if top is not None and (
-        isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 20
-    ):
-        raise InvalidRequestError("top_logprobs", "must be an integer from 0 to 20")
-    keep = common.get("keep_alive")
-    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, str | int | float)):
-        raise InvalidRequestError("keep_alive", "must be a duration string ('5m') or seconds")
+def embed_body(model: str, **fields: Any) -> dict[str, Any]:
+    """The body of ``/api/embed`` (``input=``) or ``/api/embeddings`` (``prompt=``), checked.
+
+    Fields given as ``None`` are left out.
+
+    >>> embed_body("nomic-embed-text", input=["a cat", "a dog"], dimensions=256)
+    {'model': 'nomic-embed-text', 'input': ['a cat', 'a dog'], 'dimensions': 256}
+    >>> embed_body("nomic-embed-text", input=[1])
+    Traceback (most recent call last):
+    ...
+    ollama_async.InvalidRequestError: input[0]: expected `str`, got `int`
+    """
+    check_model(model)
+    spec = convert(fields, _EmbedFields, "", _EmbedFields.__struct_fields__)
+    body: dict[str, Any] = {"model": model}
+    for key in fields:
+        value = getattr(spec, key)
+        if value is not None:
+            body[key] = check_options(value) if key == "options" else value
+    check_sendable(body)
+    return body
 
 
 def format_schema(fmt: Any) -> str | dict[str, Any]:
@@ -166,18 +250,20 @@ def _inline_root(schema: dict[str, Any]) -> dict[str, Any]:
     return root
 
 
-def _message(m: MessageInput, index: int) -> Message:
-    if isinstance(m, Message):
-        return m
-    if not isinstance(m, Mapping):
-        raise InvalidRequestError(f"messages[{index}]", "must be a Message or a mapping")
-    images = m.get("images")
-    if images is not None:
-        m = {**m, "images": []}
+def _messages(messages: Sequence[MessageInput]) -> list[Message]:
+    # One conversion checks every message, in C: Message instances too (their constructor
+    # checks nothing, so their attributes are read); Python work per message only where a
+    # mapping must become a Message.
     try:
-        msg = msgspec.convert(m, Message)
+        msgspec.convert({"messages": messages}, _MessagesIn, from_attributes=True)
     except msgspec.ValidationError as exc:
-        raise InvalidRequestError(f"messages[{index}]", str(exc)) from None
+        raise invalid_request(exc, "", _MESSAGE_FIELDS, "message field") from None
+    return [m if isinstance(m, Message) else _message(m, i) for i, m in enumerate(messages)]
+
+
+def _message(m: Mapping[str, Any], index: int) -> Message:
+    images = m.get("images")
+    msg = msgspec.convert({**m, "images": None} if images is not None else m, Message)
     if images is not None:
         try:
             msg.images = _check_images(images)
@@ -193,10 +279,7 @@ def _tool(t: Tool | Mapping[str, Any] | Callable[..., Any], index: int) -> Tool:
         from ._tools import tool_from_function
 
         return tool_from_function(t)
-    try:
-        return msgspec.convert(t, Tool)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequestError(f"tools[{index}]", str(exc)) from None
+    return convert(t, Tool, f"tools[{index}]", ())
 
 
 def _check_images(images: Any) -> list[Any]:

@@ -106,22 +106,10 @@ class Tool(msgspec.Struct, Subscriptable, kw_only=True):
 
 
 class Options(NativeOptions, Subscriptable, kw_only=True, omit_defaults=True):
-    """Model options: the native :class:`ollama_async.Options` plus the official client's
-    other names (``numa``, ``mirostat``, ``tfs_z``, …); unset ones are left out.
+    """Model options: the native :class:`ollama_async.Options`, which holds the official
+    client's other names too (``numa``, ``mirostat``, ``tfs_z``, …), subscriptable; unset
+    ones are left out.
 
     >>> Options(temperature=0.2, num_ctx=4096, mirostat=1)["mirostat"]
     1
     """
-
-    numa: bool | None = None
-    low_vram: bool | None = None
-    f16_kv: bool | None = None
-    logits_all: bool | None = None
-    vocab_only: bool | None = None
-    use_mlock: bool | None = None
-    embedding_only: bool | None = None
-    tfs_z: float | None = None
-    mirostat: int | None = None
-    mirostat_tau: float | None = None
-    mirostat_eta: float | None = None
-    penalize_newline: bool | None = None

@@ -8,7 +8,6 @@ path: the argument, else ``OLLAMA_ASYNC_CONFIG``, else the platform's config fol
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 import sys
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
+from .._hints import did_you_mean
 from ._outputs import atomic_write
 from ._presets import PRESETS, ExecutionOptions
 
@@ -210,7 +210,7 @@ def _check(data: dict[str, Any]) -> None:
     known_sections = [*_SCHEMA, "models", "presets"]
     for section, values in data.items():
         if section not in known_sections:
-            raise ConfigError(section, f"unknown section{_hint(section, known_sections)}")
+            raise ConfigError(section, f"unknown section{did_you_mean(section, known_sections)}")
         if not isinstance(values, dict):
             raise ConfigError(section, "must be a table")
         if section in ("models", "presets"):
@@ -231,16 +231,11 @@ def _check_table(
     for key, value in values.items():
         where = f"{prefix}.{key}"
         if key not in allowed:
-            raise ConfigError(where, f"unknown key{_hint(key, list(allowed))}")
+            raise ConfigError(where, f"unknown key{did_you_mean(key, allowed)}")
         kinds = allowed[key]
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             want = " or ".join(k.__name__ for k in kinds)
             raise ConfigError(where, f"must be {want}, not {type(value).__name__}")
-
-
-def _hint(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def dumps_toml(data: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .._options import FLOAT_OPTIONS as _FLOAT_OPTIONS
+from .._options import INT_OPTIONS as _INT_OPTIONS
 from ._faults import write_lines
 from ._http import NDJSON_TYPE, HTTPError, body_of, current, json_response, line
 from ._model import embedding, tokens
@@ -18,15 +20,6 @@ from ._store import StoredModel, now_rfc3339
 if TYPE_CHECKING:
     from ._emulator import Emulator
     from ._scripted import ScriptedResponse
-
-_INT_OPTIONS = {
-    "num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "num_ctx", "num_batch",
-    "num_gpu", "main_gpu", "num_thread",
-}  # fmt: skip
-_FLOAT_OPTIONS = {
-    "top_p", "min_p", "typical_p", "temperature", "repeat_penalty", "presence_penalty",
-    "frequency_penalty",
-}  # fmt: skip
 
 
 def find_model(emu: Emulator, body: dict[str, Any], key: str = "model") -> StoredModel:

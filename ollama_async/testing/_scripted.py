@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json as _json
 import re
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 from .._errors import InvalidRequestError
+from .._hints import did_you_mean
 from ._faults import Fault
 from ._store import normalize
 
@@ -175,10 +175,9 @@ def endpoint_path(endpoint: str | None) -> str | None:
         return endpoint.rstrip("/") or "/"
     if endpoint in ENDPOINTS:
         return ENDPOINTS[endpoint]
-    close = difflib.get_close_matches(endpoint, ENDPOINTS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(endpoint, ENDPOINTS)
     raise InvalidRequestError(
-        "endpoint", f"unknown endpoint {endpoint!r}{hint}; give a name or a path"
+        "endpoint", f"unknown endpoint {endpoint!r}: give a name or a path{hint}"
     )
 
 
