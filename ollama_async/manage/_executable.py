@@ -42,7 +42,11 @@ class OllamaCommandError(OllamaError):
     """
 
     def __init__(self, command: tuple[str, ...], returncode: int | None, stderr: str) -> None:
-        super().__init__(f"`ollama {' '.join(command[:1])}` failed (exit {returncode}): {stderr}")
+        # Exception.__init__ directly: a subclass may also be a ResponseError, whose
+        # constructor wants an HTTP status this command does not have.
+        Exception.__init__(
+            self, f"`ollama {' '.join(command[:1])}` failed (exit {returncode}): {stderr}"
+        )
         self.command = command
         self.returncode = returncode
         self.stderr = stderr

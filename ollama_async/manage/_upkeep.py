@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from .._api_types import ModelInfo
 from .._client import Client
-from .._errors import OllamaError
+from .._errors import InvalidRequestError, OllamaError
 from .._names import normalize_model_name
 
 __all__ = ["disk_usage", "modified_time", "prune"]
@@ -34,6 +34,7 @@ def modified_time(text: str, now: datetime | None = None) -> datetime | None:
 
     >>> modified_time("2024-05-01T10:00:00.123456789+02:00").isoformat()
     '2024-05-01T10:00:00.123456+02:00'
+    >>> from datetime import datetime, timezone
     >>> now = datetime(2025, 1, 22, tzinfo=timezone.utc)
     >>> modified_time("3 weeks ago", now).date().isoformat(), modified_time("yesterday")
     ('2025-01-01', None)
@@ -61,14 +62,13 @@ def prune(
     """The models to remove: modified more than ``days`` days ago, not loaded now, not in
     ``keep``. A model whose time cannot be read is kept (never delete on a guess).
 
+    >>> from ollama_async.types import ModelInfo
     >>> old = ModelInfo(name="old:latest", modified_at="2020-01-01T00:00:00Z")
     >>> new = ModelInfo(name="new:latest", modified_at="2999-01-01T00:00:00Z")
     >>> [m.name for m in prune([old, new], [], days=30)]
     ['old:latest']
     """
     if not isinstance(days, int | float) or isinstance(days, bool) or not days >= 0:
-        from .._errors import InvalidRequestError
-
         raise InvalidRequestError("days", f"must be a number of days >= 0, not {days!r}")
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(days=days)
