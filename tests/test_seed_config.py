@@ -211,7 +211,7 @@ async def test_the_config_reaches_manager_runner_and_client(
         )  # fmt: skip
         manager = OllamaManager()  # every argument left at the seed's default
         runner = ModelRunner(manager)
-        result = await runner.run_with_options(None, "hi")  # type: ignore[arg-type]
+        result = await runner.run_with_options(None, "hi")
         await manager.cleanup()
         assert result.success and result.model_name == "tiny"
         sent = emu.requests[-1].json
@@ -231,6 +231,6 @@ async def test_the_config_reaches_manager_runner_and_client(
         monkeypatch.setenv("OLLAMA_ASYNC_MODEL", "llama3.2")
         mgr = OllamaManager()
         runner2 = ModelRunner(mgr)
-        r2 = await runner2.run_with_options(None, "x", save_output=False)  # type: ignore[arg-type]
+        r2 = await runner2.run_with_options(None, "x", save_output=False)
         await mgr.cleanup()
         assert r2.model_name == "llama3.2"

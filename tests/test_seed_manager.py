@@ -88,7 +88,7 @@ async def test_run_model_async_tasks_are_owned(tmp_path: Path) -> None:
 
 async def test_the_default_model_is_used_where_none_is_given(emu: Emulator) -> None:
     m = OllamaManager(config=at(emu.url, default_model="tiny"))
-    result = await m.run_model(None, "Hi", save_output=False)  # type: ignore[arg-type]
+    result = await m.run_model(None, "Hi", save_output=False)
     await m.cleanup()
     assert result.success and result.model_name == "tiny"
     assert emu.requests[-1].json["model"] == "tiny"

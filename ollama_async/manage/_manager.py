@@ -250,7 +250,7 @@ class OllamaManager:
 
     async def run_model(
         self,
-        model_name: str,
+        model_name: str | None,
         prompt: str,
         options: dict[str, Any] | None = None,
         save_output: bool = True,
@@ -298,7 +298,7 @@ class OllamaManager:
         result.metadata["output_file"] = str(path)
 
     def run_model_async(
-        self, model_name: str, prompt: str, options: dict[str, Any] | None = None
+        self, model_name: str | None, prompt: str, options: dict[str, Any] | None = None
     ) -> asyncio.Task[ModelExecutionResult]:
         """Start :meth:`run_model` (without saving) as a task owned by this manager and
         return it at once; :meth:`cleanup` cancels it if it is still running.

@@ -112,7 +112,7 @@ class ModelRunner:
 
     async def run_with_options(
         self,
-        model_name: str,
+        model_name: str | None,
         prompt: str,
         options: ExecutionOptions | None = None,
         save_output: bool = True,
@@ -132,7 +132,7 @@ class ModelRunner:
 
     async def run_streaming(
         self,
-        model_name: str,
+        model_name: str | None,
         prompt: str,
         options: ExecutionOptions | None = None,
         chunk_callback: Callable[[StreamingChunk], None] | None = None,
@@ -159,7 +159,7 @@ class ModelRunner:
 
     async def run_batch(
         self,
-        model_name: str,
+        model_name: str | None,
         prompts: list[str],
         options: ExecutionOptions | None = None,
         max_concurrent: int = 3,
@@ -187,7 +187,7 @@ class ModelRunner:
 
     async def run_conversation(
         self,
-        model_name: str,
+        model_name: str | None,
         messages: list[dict[str, str]],
         options: ExecutionOptions | None = None,
     ) -> ModelExecutionResult:
@@ -208,7 +208,7 @@ class ModelRunner:
 
     async def run_with_context(
         self,
-        model_name: str,
+        model_name: str | None,
         prompt: str,
         context_docs: list[str],
         options: ExecutionOptions | None = None,
@@ -224,7 +224,7 @@ class ModelRunner:
 
     async def benchmark_model(
         self,
-        model_name: str,
+        model_name: str | None,
         test_prompts: list[str],
         options: ExecutionOptions | None = None,
     ) -> dict[str, Any]:
@@ -285,14 +285,14 @@ class ModelRunner:
     # -- the spec's async methods ------------------------------------------------------
 
     async def async_generate(
-        self, model_name: str, prompt: str, options: ExecutionOptions | None = None
+        self, model_name: str | None, prompt: str, options: ExecutionOptions | None = None
     ) -> ModelExecutionResult:
         """One generation (nothing saved)."""
         return await self.run_with_options(model_name, prompt, options, save_output=False)
 
     async def async_chat(
         self,
-        model_name: str,
+        model_name: str | None,
         messages: list[dict[str, Any]],
         options: ExecutionOptions | None = None,
     ) -> ModelExecutionResult:
@@ -300,7 +300,7 @@ class ModelRunner:
         return await self.run_conversation(model_name, messages, options)
 
     async def async_generate_stream(
-        self, model_name: str, prompt: str, options: ExecutionOptions | None = None
+        self, model_name: str | None, prompt: str, options: ExecutionOptions | None = None
     ) -> ChunkIterator:
         """A stream of :class:`StreamingChunk` s; use it in ``async with`` to close it early.
 
@@ -317,7 +317,7 @@ class ModelRunner:
                                                                       **fields))  # fmt: skip
 
     async def async_run_batch(
-        self, model_name: str, prompts: list[str], options: ExecutionOptions | None = None
+        self, model_name: str | None, prompts: list[str], options: ExecutionOptions | None = None
     ) -> list[ModelExecutionResult]:
         """:meth:`run_batch` with the configured concurrency."""
         limit = self.ollama_manager.config.max_concurrent
@@ -325,7 +325,7 @@ class ModelRunner:
 
     async def async_run_model(
         self,
-        model_name: str,
+        model_name: str | None,
         prompt: str,
         options: ExecutionOptions | None = None,
         timeout: int = 300,  # noqa: ASYNC109 - the seed spec's parameter
