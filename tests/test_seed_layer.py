@@ -196,3 +196,19 @@ async def test_batch_results_are_written_as_items_complete(runner: tuple[ModelRu
             assert len(lines) >= 1  # on disk before the batch ends
     lines = (tmp_path / "results" / "batches" / "run1.jsonl").read_text().splitlines()
     assert [json.loads(x)["index"] for x in lines] == [1, 0]
+
+
+async def test_bad_input_raises_before_anything_is_sent(
+    runner: tuple[ModelRunner, Emulator],
+) -> None:
+    r, emu = runner
+    before = len(emu.requests)
+    with pytest.raises(InvalidRequestError):
+        await r.run_with_options("llama3.2", "hi", ExecutionOptions(top_k="many"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError):
+        await r.run_with_options("llama3.2", "hi", {"temperature": 1})  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError):
+        await r.async_generate("", "hi")
+    with pytest.raises(InvalidRequestError):
+        await r.ollama_manager.run_model("llama3.2", "hi", {"temprature": 1})
+    assert not [q for q in emu.requests[before:] if q.path in ("/api/generate", "/api/chat")]

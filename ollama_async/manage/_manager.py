@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from .._api_types import ModelInfo, ProgressResponse
@@ -123,12 +122,7 @@ class OllamaManager:
         await self._prepare()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.cleanup()
 
     @property
@@ -208,6 +202,7 @@ class OllamaManager:
         On failure it returns False and keeps the error in :attr:`last_error`; a malformed
         name is refused with :class:`~ollama_async.InvalidRequestError` before anything runs.
         """
+        await self._ensure_config()
         model_name = self._model(model_name)
         await self._prepare()
         self.last_error = None
@@ -236,6 +231,7 @@ class OllamaManager:
 
     async def get_model_by_name(self, model_name: str) -> OllamaModel | None:
         """The model called ``model_name`` by Ollama's naming rules, or None."""
+        await self._ensure_config()
         info = await self._info(self._model(model_name))
         return OllamaModel.from_info(info) if info is not None else None
 
@@ -263,6 +259,7 @@ class OllamaManager:
         ``options`` are Ollama's model options (``{"temperature": 0.2}``); a ``model_name`` of
         None means the configured default model.
         """
+        await self._ensure_config()
         model_name = self._model(model_name)
         start = time.perf_counter()
         try:
@@ -271,6 +268,8 @@ class OllamaManager:
                 reply = await self.cli.run(model_name, prompt)
             else:
                 reply = await self.client.generate(model_name, prompt, options=options or {})
+        except InvalidRequestError:
+            raise  # bad input is refused, not a failed run
         except Exception as exc:  # a failed run is a result, not an exception
             return ModelExecutionResult.failed(model_name, prompt, exc,
                                                time.perf_counter() - start)  # fmt: skip
@@ -343,6 +342,7 @@ class OllamaManager:
 
     async def delete_model(self, model_name: str) -> None:
         """Delete a model (through the API, or ``ollama rm`` in CLI mode)."""
+        await self._ensure_config()
         model_name = self._model(model_name)
         await self._prepare()
         if self.cli is not None:

@@ -66,15 +66,18 @@ class ModelRunner:
         limit: float | None = None,
     ) -> ModelExecutionResult:
         start = time.perf_counter()
-        name = model_name if isinstance(model_name, str) and model_name else ""
+        # Bad input (a name, an option, the config) raises before anything is sent.
+        await self.ollama_manager._ensure_config()
+        name = self.ollama_manager._model(model_name)
+        opts = self._options(name, options)
+        fields = opts.request_fields()
+        limit = limit if limit is not None else opts.timeout
         try:
-            name = self.ollama_manager._model(model_name)
-            opts = self._options(name, options)
-            fields = opts.request_fields()
-            limit = limit if limit is not None else opts.timeout
             await self.ollama_manager._prepare()
             with anyio.fail_after(limit):
                 text, final = await call(name, fields)
+        except InvalidRequestError:
+            raise
         except Exception as exc:  # a failed run is a result, not an exception
             failed = ModelExecutionResult.failed(name, prompt, exc, time.perf_counter() - start)
             if isinstance(exc, TimeoutError) and not isinstance(exc, OllamaError):
@@ -310,6 +313,7 @@ class ModelRunner:
                 async for chunk in chunks:
                     print(chunk.content, end="")
         """
+        await self.ollama_manager._ensure_config()
         name = self.ollama_manager._model(model_name)
         fields = self._options(name, options).request_fields()
         await self.ollama_manager._prepare()
