@@ -77,6 +77,14 @@ def test_env_overrides_the_file_and_is_not_written_back(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.key == "OLLAMA_ASYNC_AUTO_START"
+    monkeypatch.setenv("OLLAMA_ASYNC_AUTO_START", "yes")
+    monkeypatch.setenv("OLLAMA_ASYNC_TIMEOUT_IDLE", "45")
+    assert load_config(path).timeout_idle == 45.0
+    for bad in ("nan", "-1", "soon"):
+        monkeypatch.setenv("OLLAMA_ASYNC_TIMEOUT_IDLE", bad)
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        assert info.value.key == "OLLAMA_ASYNC_TIMEOUT_IDLE"
 
 
 def test_model_configs_import_and_validation(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ollama_async import InvalidRequestError, ModelNotFoundError
+from ollama_async import Client, InvalidRequestError, ModelNotFoundError
 from ollama_async.runner import (
     PRESETS,
     ExecutionOptions,
@@ -212,3 +212,7 @@ async def test_bad_input_raises_before_anything_is_sent(
     with pytest.raises(InvalidRequestError):
         await r.ollama_manager.run_model("llama3.2", "hi", {"temprature": 1})
     assert not [q for q in emu.requests[before:] if q.path in ("/api/generate", "/api/chat")]
+    async with Client(emu.url) as client:
+        with pytest.raises(InvalidRequestError) as info:
+            ModelRunner(client)  # type: ignore[arg-type]
+    assert info.value.field == "ollama_manager" and "Client" in str(info.value)

@@ -45,6 +45,12 @@ class ModelRunner:
     """
 
     def __init__(self, ollama_manager: OllamaManager) -> None:
+        if not isinstance(ollama_manager, OllamaManager):
+            raise InvalidRequestError(
+                "ollama_manager",
+                f"must be an OllamaManager, not {type(ollama_manager).__name__} "
+                "(ModelRunner(OllamaManager()); the manager owns the client)",
+            )
         self.ollama_manager = ollama_manager
 
     def _options(self, model_name: str, options: ExecutionOptions | None) -> ExecutionOptions:
