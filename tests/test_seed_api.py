@@ -291,10 +291,8 @@ async def test_every_method_called_as_the_seed_writes_it(
     params, returns = parse(SEED[cls][method])
     values = samples(cls, world["tmp"])
     obj = instance(cls, world)
-    if method in ("import_config", "load_model_config"):
-        await_or = getattr(obj, "export_config" if cls == "ConfigManager" else "save_model_config")
-        if cls == "OutputManager":
-            await await_or("llama3.2", {"temperature": 0.1}, "mine")
+    if cls == "OutputManager" and method == "load_model_config":
+        await obj.save_model_config("llama3.2", {"temperature": 0.1}, "mine")
     fn: Callable[..., Any] = getattr(obj, method)
     wanted = params if way != "required" else [p for p in params if not p[2]]
     if way == "positional":
@@ -306,6 +304,12 @@ async def test_every_method_called_as_the_seed_writes_it(
     await check_return(value, returns)
     if isinstance(value, ModelExecutionResult):
         assert value.success, value.error_message
+    if method == "get_model_by_name":
+        assert value is not None and value.name == "llama3.2:latest"
+    if method == "load_model_config" and way != "required":
+        assert value == {"temperature": 0.1}
+    if method == "import_config":
+        assert obj.config.default_model == "tiny"  # what import.toml says
 
 
 def test_spec_return_annotations_name_the_seed_types() -> None:
