@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import anyio
+
 from .._api_types import ModelInfo, ProgressResponse
 from .._client import Client
 from .._errors import InvalidRequestError, ModelNotFoundError, OllamaError
@@ -144,7 +146,7 @@ class OllamaManager:
     async def _ensure_config(self) -> None:
         if not self._applied:
             if self._config is None:
-                self._config = await asyncio.to_thread(load_config)
+                self._config = await anyio.to_thread.run_sync(load_config)
             self._apply_config()
 
     async def start(self) -> None:
@@ -168,7 +170,10 @@ class OllamaManager:
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks)  # a cancellation of cleanup() itself still propagates
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()  # retrieved: no "never retrieved" warning
         server, self._server = self._server, None
         if server is not None:
             await server.stop()
