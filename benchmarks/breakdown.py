@@ -31,7 +31,7 @@ from benchmarks.load_server import _final, _line
 from ollama_async._ndjson import NDJSONDecoder
 from ollama_async._streams import ChunkStream, TokenStream
 from ollama_async._types import GenerateResponse, _GenerateText
-from ollama_async.testing._memory import MemoryContent, MemoryResponse
+from ollama_async.testing._memory import MemoryContent, memory_response
 
 WORDS = [" the", " sky", " is", " blue"]
 
@@ -61,7 +61,7 @@ def stages(reads: list[bytes], n: int) -> dict[str, Callable[[], Awaitable[Any]]
             feed(r)
 
     async def reads_only() -> None:
-        read = MemoryContent(reads).readany
+        read = MemoryContent(reads).readany  # the body alone, without our Response
         while await read():
             pass
 
@@ -78,7 +78,7 @@ def stages(reads: list[bytes], n: int) -> dict[str, Callable[[], Awaitable[Any]]
     def stream_of(cls: Any) -> Callable[[], Awaitable[int]]:
         async def run() -> int:
             async def opener() -> Any:
-                return MemoryResponse(reads)
+                return memory_response(reads)
 
             count = 0
             async for _ in cls(opener, GenerateResponse, 1 << 24, "mem"):

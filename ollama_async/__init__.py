@@ -53,6 +53,7 @@ from ._errors import (
     ProtocolError,
     RateLimitError,
     ResponseError,
+    ResponseTooLargeError,
     ServerError,
     ServerUnreachableError,
     StreamError,
@@ -62,10 +63,11 @@ from ._errors import (
 )
 from ._openai import EventStream, OpenAIClient
 from ._options import Options
+from ._passthrough import ByteStream
 from ._pool import HostState, Pool
 from ._progress import ProgressStream
 from ._public import export
-from ._streams import ByteStream, ChunkStream, ThinkingText, TokenStream
+from ._streams import ChunkStream, ThinkingText, TokenStream
 from ._tools import tool_from_function
 from ._types import ChatResponse, GenerateResponse, Message, Tool, ToolCall
 
@@ -113,6 +115,7 @@ __all__ = [
     "PullProgress",
     "RateLimitError",
     "ResponseError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "ServerUnreachableError",

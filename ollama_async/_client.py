@@ -2,54 +2,67 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl as _ssl
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import aiohttp
 import msgspec
 
-from . import audit
-from ._config import RetryPolicy, Timeouts, resolve_host
-from ._errors import StreamError
+from ._config import RetryPolicy, Timeouts, parse_host, resolve_host
+from ._credentials import authorization, split_credentials
+from ._embeddings import EmbeddingsAPI
+from ._errors import InvalidRequestError, StreamError
 from ._models import ModelAPI
-from ._ndjson import DECODE_ERRORS, DEFAULT_MAX_LINE_BYTES, decode_error
+from ._ndjson import DEFAULT_MAX_LINE_BYTES
 from ._openai import OpenAIClient
+from ._passthrough import ByteStream
 from ._requests import MessageInput, RequestFields, build_request, encode_images
-from ._streams import ByteStream, ChunkStream, TokenStream
-from ._transport import Transport, map_transport_error
+from ._streams import ChunkStream, TokenStream
+from ._transport import Response, Session, Transport
 from ._types import ChatRequest, ChatResponse, GenerateRequest, GenerateResponse, _Final
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-__all__ = ["Client"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "Client"]
 
 R = TypeVar("R", bound=_Final)
-S = TypeVar("S", ChunkStream[Any], TokenStream[Any], ByteStream[Any])
 
-
-def _named(stream: S, model: str) -> S:
-    stream._model = model  # for the audit log
-    return stream
-
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest whole (non-streamed) answer read by default: 64 MiB."""
 
 _encode = msgspec.json.Encoder().encode
-_decode_generate = msgspec.json.Decoder(GenerateResponse).decode
-_decode_chat = msgspec.json.Decoder(ChatResponse).decode
 
 
-class Client(ModelAPI):
+def _merge_headers(headers: Mapping[str, str] | None) -> tuple[dict[str, str], str | None]:
+    """The default headers with the caller's over them, names compared without case (one
+    header per name goes out); the caller's ``Authorization`` is returned apart, for
+    :func:`authorization` to weigh against the other credentials."""
+    merged = {"Accept": "application/json", "User-Agent": "ollama_async/0.1"}
+    explicit: str | None = None
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str):
+            raise InvalidRequestError("headers", f"header names must be str, not {name!r}")
+        if name.lower() == "authorization":
+            explicit = value
+            continue
+        for existing in [k for k in merged if k.lower() == name.lower()]:
+            del merged[existing]
+        merged[name] = value
+    return merged, explicit
+
+
+class Client(ModelAPI, EmbeddingsAPI):
     """An async client for one Ollama server, over one ``aiohttp.ClientSession``.
 
     The base URL is ``host``, else ``OLLAMA_HOST`` (read as the official clients read it),
     else ``http://127.0.0.1:11434``. ``api_key`` (default ``OLLAMA_API_KEY``) is sent as
     ``Authorization: Bearer …``. Pass ``session=`` to share a session you own; the client
-    then never closes it.
+    then never closes it. A whole (non-streamed) answer larger than ``max_response_bytes``
+    raises :class:`ResponseTooLargeError`; a streamed line larger than ``max_line_bytes``
+    raises :class:`LineTooLongError`.
 
     Example::
 
@@ -64,25 +77,32 @@ class Client(ModelAPI):
         self,
         host: str | None = None,
         *,
-        session: aiohttp.ClientSession | None = None,
+        session: Session | None = None,
         headers: Mapping[str, str] | None = None,
         api_key: str | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ssl: bool | _ssl.SSLContext = True,
         max_connections: int = 0,
     ) -> None:
-        self.base_url = resolve_host(host)
-        all_headers = {"Accept": "application/json", "User-Agent": "ollama_async/0.1"}
-        key = api_key if api_key is not None else os.environ.get("OLLAMA_API_KEY")
-        if key:
-            all_headers["Authorization"] = f"Bearer {key}"
-        if headers:
-            all_headers.update(headers)
-        if max_line_bytes < 1:
-            raise ValueError("max_line_bytes must be at least 1")
+        raw = host if host is not None else os.environ.get("OLLAMA_HOST")
+        bare, credentials = split_credentials(raw) if raw else (None, None)
+        # never holds user:password
+        self.base_url = resolve_host(bare) if host is not None else parse_host(bare)
+        all_headers, header = _merge_headers(headers)
+        env_key = os.environ.get("OLLAMA_API_KEY")
+        auth = authorization(credentials, api_key=api_key, header=header, env_api_key=env_key)
+        if auth is not None:
+            all_headers["Authorization"] = auth
+        secrets = credentials.secrets() if credentials is not None else ()
+        for name, value in (("max_line_bytes", max_line_bytes),
+                            ("max_response_bytes", max_response_bytes)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidRequestError(name, f"must be a positive int, not {value!r}")
         self.max_line_bytes = max_line_bytes
+        self.max_response_bytes = max_response_bytes
         self._transport = Transport(
             self.base_url,
             session=session,
@@ -91,8 +111,9 @@ class Client(ModelAPI):
             retry=retry or RetryPolicy(),
             ssl=ssl,
             max_connections=max_connections,
+            secrets=secrets,
         )
-        self.openai = OpenAIClient(self._transport, max_line_bytes)
+        self.openai = OpenAIClient(self._transport, max_line_bytes, max_response_bytes)
         """The OpenAI-compatible ``/v1`` routes of the same server, over the same session."""
 
     def __repr__(self) -> str:
@@ -159,9 +180,10 @@ class Client(ModelAPI):
         """
         request = build_request(model, prompt, messages, fields, stream=True)
         opener, url = self._opener(request)
+        limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
-            return _named(ChunkStream(opener, ChatResponse, self.max_line_bytes, url), model)
-        return _named(ChunkStream(opener, GenerateResponse, self.max_line_bytes, url), model)
+            return ChunkStream(opener, ChatResponse, limit, url, model)
+        return ChunkStream(opener, GenerateResponse, limit, url, model)
 
     @overload
     def stream_tokens(
@@ -208,8 +230,8 @@ class Client(ModelAPI):
         opener, url = self._opener(request)
         limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
-            return _named(TokenStream(opener, ChatResponse, limit, url, include_thinking), model)
-        return _named(TokenStream(opener, GenerateResponse, limit, url, include_thinking), model)
+            return TokenStream(opener, ChatResponse, limit, url, model, include_thinking)
+        return TokenStream(opener, GenerateResponse, limit, url, model, include_thinking)
 
     @overload
     def stream_bytes(
@@ -242,18 +264,19 @@ class Client(ModelAPI):
         """
         request = build_request(model, prompt, messages, fields, stream=True)
         opener, url = self._opener(request)
+        limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
-            return _named(ByteStream(opener, ChatResponse, self.max_line_bytes, url), model)
-        return _named(ByteStream(opener, GenerateResponse, self.max_line_bytes, url), model)
+            return ByteStream(opener, ChatResponse, limit, url, model)
+        return ByteStream(opener, GenerateResponse, limit, url, model)
 
     def _opener(self, request: GenerateRequest | ChatRequest) -> tuple[Any, str]:
         path = "/api/chat" if isinstance(request, ChatRequest) else "/api/generate"
         transport = self._transport
         transport.session()  # a closed client fails here, at the call
 
-        async def open_response() -> aiohttp.ClientResponse:
+        async def open_response() -> Response:
             await encode_images(request)
-            return await transport.request("POST", path, _encode(request), model=request.model)
+            return await transport.open("POST", path, _encode(request), model=request.model)
 
         return open_response, transport.base_url + path
 
@@ -273,10 +296,7 @@ class Client(ModelAPI):
         """
         request = build_request(model, prompt, None, fields, stream=False)
         assert isinstance(request, GenerateRequest)
-        started = time.monotonic()
-        body = await self._post_whole("/api/generate", request)
-        reply = self._decode_whole(body, _decode_generate)
-        self._audit_whole("/api/generate", model, started, body, reply)
+        reply = await self._whole("/api/generate", request, GenerateResponse)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -292,10 +312,7 @@ class Client(ModelAPI):
             print(r.message.content)
         """
         request = build_request(model, None, messages, fields, stream=False)
-        started = time.monotonic()
-        body = await self._post_whole("/api/chat", request)
-        reply = self._decode_whole(body, _decode_chat)
-        self._audit_whole("/api/chat", model, started, body, reply)
+        reply = await self._whole("/api/chat", request, ChatResponse)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -322,28 +339,13 @@ class Client(ModelAPI):
         """
         return await self.generate(model, keep_alive=0)
 
-    async def _post_whole(self, path: str, request: GenerateRequest | ChatRequest) -> bytes:
-        transport = self._transport
-        transport.session()
+    async def _whole(self, path: str, request: GenerateRequest | ChatRequest, type: type[R]) -> R:
+        self._transport.session()
         await encode_images(request)
-        resp = await transport.request("POST", path, _encode(request), model=request.model)
-        try:
-            return await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
-        finally:
-            resp.release()
-
-    def _audit_whole(self, path: str, model: str, started: float, body: bytes, reply: Any) -> None:
-        audit.record(self._transport.base_url + path, model=model, status=200, final=reply,
-                     nbytes=len(body), duration=time.monotonic() - started)  # fmt: skip
-
-    @staticmethod
-    def _decode_whole(body: bytes, decode: Callable[[bytes], R]) -> R:
-        try:
-            result = decode(body)
-        except DECODE_ERRORS as exc:
-            raise decode_error(exc, body) from None
-        if result.error is not None:
-            raise StreamError(result.error)
-        return result
+        reply = await self._transport.request_json(
+            "POST", path, _encode(request), type, model=request.model,
+            limit=self.max_response_bytes,
+        )  # fmt: skip
+        if reply.error is not None:  # an error line in place of the answer
+            raise StreamError(reply.error)
+        return reply

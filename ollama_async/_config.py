@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ._errors import InvalidRequestError
+
 __all__ = ["DEFAULT_HOST", "RetryPolicy", "Timeouts", "parse_host", "resolve_host"]
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -46,7 +48,7 @@ def parse_host(value: str | None) -> str:
     try:
         explicit_port = parts.port
     except ValueError as exc:  # a port that is not a number, or out of range
-        raise ValueError(f"invalid port in OLLAMA_HOST value {value!r}") from exc
+        raise InvalidRequestError("host", "the port must be a number from 0 to 65535") from exc
     port = explicit_port or port
     try:
         if ipaddress.ip_address(host).version == 6:
@@ -66,6 +68,7 @@ def resolve_host(host: str | None) -> str:
     """
     if host:
         if "://" in host:
+            parse_host(host)  # the same checks (a bad port is refused), the URL kept as given
             return host.rstrip("/")
         return parse_host(host)
     return parse_host(os.environ.get("OLLAMA_HOST"))
@@ -116,22 +119,45 @@ class RetryPolicy:
         return random.uniform(0.0, ceiling)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+def parse_retry_after(
+    value: str | None, *, cap: float = 86400.0, now: float | None = None
+) -> float | None:
+    """Seconds from a ``Retry-After`` header, always finite and within ``[0, cap]``, else None.
+
+    Two forms are read (RFC 9110): delta-seconds (ASCII digits; a decimal fraction is
+    accepted) and an HTTP date. A number above ``cap`` (default one day), however long,
+    and a date further ahead than ``cap`` give ``cap``; a date in the past gives 0. Anything
+    else gives None, so the retry loop falls back to its own backoff: ``nan``, ``inf``,
+    negative or signed numbers, exponents, non-ASCII digits, garbage. The retry loop caps its
+    sleep again at ``RetryPolicy.max_retry_after``; ``RateLimitError.retry_after`` keeps the
+    server's hint up to ``cap``. ``now`` (epoch seconds) is a seam for tests.
+
+    >>> parse_retry_after("120"), parse_retry_after("nan"), parse_retry_after("-5")
+    (120.0, None, None)
+    >>> parse_retry_after("9" * 400), parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT")
+    (86400.0, 0.0)
+    """
+    import math  # local imports keep this function's change self-contained
+    import re
+    import time
+    from datetime import timezone
     from email.utils import parsedate_to_datetime
 
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    if not (math.isfinite(cap) and cap >= 0):
+        raise ValueError("cap must be a finite number of seconds >= 0")
+    text = (value or "").strip()
+    if not text:
         return None
-    import datetime as _dt
-
-    now = _dt.datetime.now(when.tzinfo or _dt.timezone.utc)
-    return max((when - now).total_seconds(), 0.0)
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):  # ASCII: float() also reads "١٢", "1_0"
+        seconds = float(text)  # digits only: never nan or negative, inf at most
+        return min(seconds, cap)
+    try:
+        when = parsedate_to_datetime(text)
+        if when.tzinfo is None:  # "-0000" zone: UTC by RFC 5322
+            when = when.replace(tzinfo=timezone.utc)
+        delta = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, OverflowError, IndexError, OSError):
+        return None
+    if not math.isfinite(delta):
+        return None
+    return min(max(delta, 0.0), cap)

@@ -26,6 +26,7 @@
     └── ProtocolError                the server's answer could not be understood
         ├── MalformedLineError       a line that is not valid JSON (.snippet)
         ├── LineTooLongError         a line over `max_line_bytes`
+        ├── ResponseTooLargeError    a whole (non-streamed) answer over `max_response_bytes`
         └── InvalidResponseError     valid JSON of the wrong shape (.field)
 
 Every error raised while a stream was under way carries ``partial_text``: the text received
@@ -58,6 +59,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "ResponseError",
+    "ResponseTooLargeError",
     "ServerError",
     "ServerUnreachableError",
     "StreamError",
@@ -245,6 +247,14 @@ class LineTooLongError(ProtocolError):
         self.limit = limit
 
 
+class ResponseTooLargeError(ProtocolError):
+    """A whole answer exceeded ``max_response_bytes``; reading stopped there."""
+
+    def __init__(self, limit: int, url: str = "") -> None:
+        super().__init__(f"the answer from {url} exceeds max_response_bytes={limit}")
+        self.limit = limit
+
+
 class InvalidResponseError(ProtocolError):
     """Valid JSON whose shape is wrong; ``field`` names the offending field (``$.eval_count``)."""
 
@@ -287,11 +297,32 @@ def error_for_status(
     return ResponseError(status, message, url=url)
 
 
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError)
+"""What a msgspec decode of server bytes can raise (deep nesting included); every decode of
+server bytes in the package catches this tuple and maps it with :func:`decode_error`."""
+
+
+def decode_error(exc: BaseException, data: bytes | bytearray | memoryview) -> ProtocolError:
+    """Map a failed decode of ``data`` (a line or a whole body) to the library's typed error."""
+    line = bytes(data)
+    if isinstance(exc, msgspec.ValidationError):
+        message = str(exc)
+        field = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else ""
+        return InvalidResponseError(
+            f"unexpected response shape: {message} in line {snippet(line)!r}", field=field
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedLineError(line, "not valid UTF-8")
+    if isinstance(exc, RecursionError):
+        return MalformedLineError(line, "JSON nested too deeply")
+    return MalformedLineError(line, f"not valid JSON: {exc}")
+
+
 def _error_text(body: bytes, content_type: str) -> str:
     if "json" in content_type or body[:1] == b"{":
         try:
             decoded = msgspec.json.decode(body)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except DECODE_ERRORS:
             decoded = None
         if isinstance(decoded, dict):
             err = decoded.get("error")

@@ -6,28 +6,21 @@ import asyncio
 import hashlib
 import os
 import re
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import msgspec
 
-from . import audit
 from ._api_types import (
-    EmbeddingsResponse,
-    EmbedResponse,
     ListResponse,
     ProcessResponse,
     ShowResponse,
 )
 from ._errors import InvalidRequestError
-from ._ndjson import DECODE_ERRORS, decode_error
-from ._options import check_options
 from ._progress import ProgressStream
 from ._requests import check_model
-from ._transport import Transport, map_transport_error
+from ._transport import Response, Transport
 
 if TYPE_CHECKING:
     from .manage import FitEstimate
@@ -62,6 +55,7 @@ class ModelAPI:
 
     _transport: Transport
     max_line_bytes: int
+    max_response_bytes: int
 
     async def _call(
         self,
@@ -72,25 +66,10 @@ class ModelAPI:
         *,
         model: str = "",
     ) -> T | None:
-        transport = self._transport
-        payload = _encode(body) if body is not None else None
-        started = time.monotonic()
-        resp = await transport.request(method, path, payload, model=model)
-        try:
-            data = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
-        finally:
-            resp.release()
-        result = None
-        if type is not None:
-            try:
-                result = msgspec.json.decode(data, type=type)
-            except DECODE_ERRORS as exc:
-                raise decode_error(exc, data) from None
-        audit.record(transport.base_url + path, model=model, status=resp.status, final=result,
-                     nbytes=len(data), duration=time.monotonic() - started)  # fmt: skip
-        return result
+        limit = self.max_response_bytes
+        return await self._transport.request_json(
+            method, path, body, type, model=model, limit=limit
+        )
 
     async def version(self) -> str:
         """The server's version string (``GET /api/version``).
@@ -170,65 +149,6 @@ class ModelAPI:
         from .manage import estimate_fit  # manage builds on the client, not the other way
 
         return estimate_fit(await self.show(model), context_length=context_length)
-
-    async def embed(
-        self,
-        model: str,
-        input: str | Sequence[str],
-        *,
-        truncate: bool | None = None,
-        dimensions: int | None = None,
-        keep_alive: str | float | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> EmbedResponse:
-        """Embeddings of one text or a list of texts (``POST /api/embed``).
-
-        Example::
-
-            r = await client.embed("nomic-embed-text", ["a cat", "a dog"])
-            print(len(r.embeddings), len(r.embeddings[0]))
-        """
-        check_model(model)
-        if not isinstance(input, str) and (
-            not isinstance(input, Sequence) or not all(isinstance(x, str) for x in input)
-        ):
-            raise InvalidRequestError("input", "must be a str or a list of str")
-        if dimensions is not None and (isinstance(dimensions, bool) or dimensions < 1):
-            raise InvalidRequestError("dimensions", "must be a positive integer")
-        body: dict[str, Any] = {
-            "model": model,
-            "input": input if isinstance(input, str) else list(input),
-        }
-        _put(body, truncate=truncate, dimensions=dimensions, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
-        result = await self._call("POST", "/api/embed", body, EmbedResponse, model=model)
-        assert result is not None
-        return result
-
-    async def embeddings(
-        self,
-        model: str,
-        prompt: str,
-        *,
-        keep_alive: str | float | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> EmbeddingsResponse:
-        """One embedding from the legacy ``POST /api/embeddings`` (prefer :meth:`embed`).
-
-        Example::
-
-            r = await client.embeddings("nomic-embed-text", "a cat")
-            print(len(r.embedding))
-        """
-        check_model(model)
-        body: dict[str, Any] = {"model": model, "prompt": prompt}
-        _put(body, keep_alive=keep_alive)
-        if options is not None:
-            body["options"] = check_options(options)
-        result = await self._call("POST", "/api/embeddings", body, EmbeddingsResponse, model=model)
-        assert result is not None
-        return result
 
     async def copy(self, source: str, destination: str) -> None:
         """Copy a model under a new name (``POST /api/copy``).
@@ -337,10 +257,8 @@ class ModelAPI:
             await client.blob_exists("sha256:" + "0" * 64)  # False
         """
         check_digest(digest)
-        resp = await self._transport.request(
-            "HEAD", f"/api/blobs/{digest}", None, ok_statuses=(404,)
-        )
-        resp.release()
+        resp = await self._transport.open("HEAD", f"/api/blobs/{digest}", None, ok_statuses=(404,))
+        resp.finish()
         return resp.status == 200
 
     async def upload_blob(self, path: str | os.PathLike[str]) -> str:
@@ -361,14 +279,14 @@ class ModelAPI:
             return digest
         f = await asyncio.to_thread(open, path, "rb")
         try:
-            resp = await self._transport.request(
+            resp = await self._transport.open(
                 "POST",
                 f"/api/blobs/{digest}",
                 None,
                 data=f,
                 headers={"Content-Type": "application/octet-stream"},
             )
-            resp.release()
+            resp.finish()
         finally:
             f.close()
         return digest
@@ -385,10 +303,10 @@ class ModelAPI:
         transport = self._transport
         transport.session()
 
-        async def open_response() -> aiohttp.ClientResponse:
+        async def open_response() -> Response:
             if before is not None:
                 await before()
-            return await transport.request("POST", path, _encode(body), model=model)
+            return await transport.open("POST", path, _encode(body), model=model)
 
         return ProgressStream(
             open_response,

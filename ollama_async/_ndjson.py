@@ -14,24 +14,15 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from ._errors import (
-    InvalidResponseError,
-    LineTooLongError,
-    MalformedLineError,
-    OllamaError,
-    snippet,
-)
+from ._errors import DECODE_ERRORS, LineTooLongError, OllamaError, decode_error
 
-__all__ = ["DEFAULT_MAX_LINE_BYTES", "LineSplitter", "NDJSONDecoder"]
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "NDJSONDecoder"]
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 BLOCK_BYTES = 32 * 1024
 """``NDJSONDecoder.feed_blocks`` decodes a big read in pieces of about this many bytes."""
 
 T = TypeVar("T")
-
-DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
-"""What a msgspec decode of server bytes can raise; every decoder in the package catches this."""
 
 
 class _Segmenter:
@@ -43,7 +34,7 @@ class _Segmenter:
         if max_line_bytes < 1:
             raise ValueError("max_line_bytes must be at least 1")
         self.max_line_bytes = max_line_bytes
-        self._buf = bytearray()  # never rebound: the streams' hot loops hold this object
+        self._buf = bytearray()
 
     @property
     def pending(self) -> int:
@@ -82,49 +73,6 @@ class _Segmenter:
         return tail
 
 
-class LineSplitter(_Segmenter):
-    """Incremental NDJSON line splitter: feed it reads, get complete lines back.
-
-    Lines come back without their ``\\n`` (or ``\\r\\n``); blank lines are skipped. A line
-    longer than ``max_line_bytes`` raises :class:`LineTooLongError` as soon as it is known
-    to be too long, without buffering more of it.
-
-    >>> s = LineSplitter()
-    >>> s.feed(b'{"a": 1}\\n{"b"')
-    [b'{"a": 1}']
-    >>> s.feed(b': 2}\\r\\n\\n')
-    [b'{"b": 2}']
-    >>> s.feed(b'{"c": 3}')
-    []
-    >>> s.flush()
-    [b'{"c": 3}']
-    """
-
-    __slots__ = ()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add one read of the body; return the lines it completed."""
-        segment = self._segment(data)
-        if not segment:
-            return []
-        return self._lines(segment)
-
-    def flush(self) -> list[bytes]:
-        """End of stream: return the last line if it had no newline."""
-        return self._lines(self._tail())
-
-    def _lines(self, segment: bytes) -> list[bytes]:
-        limit = self.max_line_bytes
-        out = []
-        for line in segment.split(b"\n"):
-            if len(line) > limit and len(line.rstrip(b"\r")) > limit:
-                raise LineTooLongError(limit)
-            line = line.strip()
-            if line:
-                out.append(line)
-        return out
-
-
 class NDJSONDecoder(_Segmenter, Generic[T]):
     """Incremental NDJSON decoder into a msgspec type: feed it reads, get records back.
 
@@ -144,7 +92,8 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
     ([], 'MalformedLineError')
     """
 
-    __slots__ = ("_decode", "_decode_lines", "error", "last_segment")
+    __slots__ = ("_decode", "_decode_lines", "error", "last_head", "last_segment")
+    done = False  # the final record is a record: the stream sees it
 
     def __init__(self, type: type[T], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)
@@ -155,6 +104,9 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         self.last_segment: bytes | memoryview = b""
         """The complete lines decoded by the last ``feed`` or ``flush`` call (the last of
         them is the done line when a stream ends)."""
+        self.last_head = b""
+        """The line completed from a carried-over piece by the last read that had one (it is
+        decoded apart from ``last_segment``)."""
 
     def feed(self, data: bytes) -> list[T]:
         """Add one read of the body; return the records of the lines it completed."""
@@ -178,8 +130,8 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
         set ``error``.
 
         >>> d = NDJSONDecoder(dict)
-        >>> [len(records) for records in d.feed_blocks(b'{"a": 1}\\n' * 10_000)]
-        [3641, 3641, 2718]
+        >>> tuple(len(records) for records in d.feed_blocks(b'{"a": 1}\\n' * 10_000))
+        (3641, 3641, 2718)
         """
         n = len(data)
         cut = data.find(b"\n", BLOCK_BYTES) + 1
@@ -224,7 +176,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
                 return []
             first = data.find(b"\n") + 1
             buf += memoryview(data)[:first]
-            head = bytes(buf)
+            head = self.last_head = bytes(buf)
             buf.clear()
             if end < n:
                 self._hold(memoryview(data)[end:])
@@ -275,31 +227,7 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
                 break
             try:
                 out.append(self._decode(line))
-            except msgspec.ValidationError as exc:
-                self.error = _invalid(exc, line)
-                break
-            except msgspec.DecodeError as exc:
-                self.error = MalformedLineError(line, f"not valid JSON: {exc}")
-                break
-            except UnicodeDecodeError:
-                self.error = MalformedLineError(line, "not valid UTF-8")
+            except DECODE_ERRORS as exc:
+                self.error = decode_error(exc, line)
                 break
         return out
-
-
-def _invalid(exc: msgspec.ValidationError, line: bytes) -> InvalidResponseError:
-    message = str(exc)
-    field = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else ""
-    return InvalidResponseError(
-        f"unexpected response shape: {message} in line {snippet(line)!r}",
-        field=field,
-    )
-
-
-def decode_error(exc: Exception, body: bytes) -> OllamaError:
-    """Map a msgspec decode failure of a whole body to the library's typed error."""
-    if isinstance(exc, msgspec.ValidationError):
-        return _invalid(exc, body)
-    if isinstance(exc, UnicodeDecodeError):
-        return MalformedLineError(body, "not valid UTF-8")
-    return MalformedLineError(body, f"not valid JSON: {exc}")

@@ -7,15 +7,13 @@ non-streaming calls.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from typing import Any, Generic, Literal, TypeVar, overload
+from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
 from ._errors import InvalidRequestError, OllamaError
-from ._ndjson import DECODE_ERRORS, decode_error
 from ._openai_types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -27,13 +25,14 @@ from ._openai_types import (
 )
 from ._requests import check_model
 from ._sse import SSEDecoder
-from ._streams import Opener, _Stream
-from ._transport import Transport, map_transport_error
+from ._streams import BaseStream, Opener
+from ._transport import Transport
 
 __all__ = ["EventStream", "OpenAIClient"]
 
+T = TypeVar("T")
 R = TypeVar("R")
-_READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+Mode = Literal["events", "tokens", "bytes"]
 _encode = msgspec.json.Encoder().encode
 
 
@@ -48,7 +47,37 @@ def _event_text(event: Any) -> str:
     return getattr(choice, "text", "") or ""
 
 
-class EventStream(_Stream[Any, Any]):
+class _RawEvents:
+    """Pass-through for ``stream_bytes``: each read unchanged, the events decoded alongside
+    for the text, the final event and ``[DONE]``."""
+
+    __slots__ = ("events", "sse")
+
+    def __init__(self, sse: SSEDecoder[Any]) -> None:
+        self.sse = sse
+        self.events: list[Any] = []
+
+    @property
+    def error(self) -> OllamaError | None:
+        return self.sse.error
+
+    @property
+    def done(self) -> bool:
+        return self.sse.done
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.events = self.sse.feed(data)
+        return [data]
+
+    def feed_blocks(self, data: bytes) -> Iterator[list[bytes]]:
+        yield self.feed(data)
+
+    def flush(self) -> list[bytes]:
+        self.events = self.sse.flush()
+        return []
+
+
+class EventStream(BaseStream[T, Any], Generic[T]):
     """Server-sent events of a ``/v1`` stream: typed chunks, text, or raw bytes.
 
     ``final`` is the last event before ``data: [DONE]`` (it carries ``usage`` when the
@@ -64,53 +93,47 @@ class EventStream(_Stream[Any, Any]):
     _missing_end = "data: [DONE]"
 
     def __init__(
-        self, opener: Opener, event_type: type[Any], max_line_bytes: int, url: str, mode: str
+        self,
+        opener: Opener,
+        event_type: type[Any],
+        max_line_bytes: int,
+        url: str,
+        mode: Mode,
+        model: str = "",
     ) -> None:
-        super().__init__(opener, event_type, max_line_bytes, url)
+        super().__init__(opener, max_line_bytes, url, model)
         self._event_type = event_type
         self._mode = mode
 
     async def _iterate(self) -> AsyncGenerator[Any, None]:
+        mode = self._mode
+        keep = self._pieces.append
+        last: Any = None
         try:
-            resp = await self._start()
-            decoder: SSEDecoder[Any] = SSEDecoder(self._event_type, self._max_line_bytes)
-            mode = self._mode
-            last: Any = None
-            async for data, events in self._batches(resp, decoder):
-                if mode == "bytes":
-                    yield data
-                if events:
-                    last = events[-1]
-                    texts = [_event_text(e) for e in events]
-                    self._keep(texts)
+            sse: SSEDecoder[Any] = SSEDecoder(self._event_type, self._max_line_bytes)
+            raw = _RawEvents(sse) if mode == "bytes" else None
+            reader = await self._reader(raw or sse)
+            while True:
+                items = await reader.next()
+                events = raw.events if raw is not None else items
+                for event in events:
+                    last = event
+                    text = _event_text(event)
+                    keep(text)
                     if mode == "events":
-                        for e in events:
-                            yield e
-                    elif mode == "tokens":
-                        for t in texts:
-                            if t:
-                                yield t
-                if decoder.done:
-                    self.final = last
-                    if mode == "bytes":
-                        while rest := await resp.content.readany():
-                            yield rest
-                    else:
-                        await self._finish(resp)
+                        yield event
+                    elif mode == "tokens" and text:
+                        yield text
+                if raw is not None:
+                    for data in items:
+                        yield data
+                if sse.done:
+                    await self._complete(last)
                     return
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
-            self._close()
-
-    def _close(self) -> None:
-        self._done = True
-        resp, self._resp = self._resp, None
-        if resp is not None:
-            if self.final is not None and resp.content.at_eof():
-                resp.release()
-            else:
-                resp.close()
+            self._end()
 
 
 class OpenAIClient:
@@ -125,9 +148,10 @@ class OpenAIClient:
             print(r.choices[0].message.content)
     """
 
-    def __init__(self, transport: Transport, max_line_bytes: int) -> None:
+    def __init__(self, transport: Transport, max_line_bytes: int, max_response_bytes: int) -> None:
         self._transport = transport
         self._max_line_bytes = max_line_bytes
+        self._max_response_bytes = max_response_bytes
 
     def _body(
         self,
@@ -149,24 +173,38 @@ class OpenAIClient:
 
     def _stream(
         self,
-        mode: str,
+        mode: Mode,
         model: str,
         prompt: str | None,
         messages: Sequence[Mapping[str, Any]] | None,
         fields: Mapping[str, Any],
-    ) -> EventStream:
+    ) -> EventStream[Any]:
         path, body = self._body(model, prompt, messages, fields, stream=True)
         transport = self._transport
-        transport.session()
+        transport.session()  # a closed client fails here, at the call
         payload = _encode(body)
 
-        async def open_response() -> aiohttp.ClientResponse:
-            return await transport.request("POST", path, payload, model=model)
+        async def open_response() -> Any:
+            return await transport.open("POST", path, payload, model=model)
 
         event_type = ChatCompletionChunk if messages is not None else CompletionChunk
-        return EventStream(
-            open_response, event_type, self._max_line_bytes, transport.base_url + path, mode
-        )
+        url = transport.base_url + path
+        return EventStream(open_response, event_type, self._max_line_bytes, url, mode, model)
+
+    @overload
+    def stream(
+        self, model: str, prompt: str, *, messages: None = None, **fields: Any
+    ) -> EventStream[CompletionChunk]: ...
+
+    @overload
+    def stream(
+        self,
+        model: str,
+        prompt: None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        **fields: Any,
+    ) -> EventStream[ChatCompletionChunk]: ...
 
     def stream(
         self,
@@ -175,7 +213,7 @@ class OpenAIClient:
         *,
         messages: Sequence[Mapping[str, Any]] | None = None,
         **fields: Any,
-    ) -> EventStream:
+    ) -> EventStream[CompletionChunk] | EventStream[ChatCompletionChunk]:
         """Typed events: ``ChatCompletionChunk`` for ``messages=``, ``CompletionChunk`` for
         ``prompt=``. Other OpenAI fields (``max_tokens``, ``temperature``, ``stop``,
         ``stream_options``, ``tools``, ``response_format``, …) pass through as keywords.
@@ -194,7 +232,7 @@ class OpenAIClient:
         *,
         messages: Sequence[Mapping[str, Any]] | None = None,
         **fields: Any,
-    ) -> EventStream:
+    ) -> EventStream[str]:
         """Text only: each event's ``delta.content`` (chat) or ``text`` (completions).
 
         Example::
@@ -211,7 +249,7 @@ class OpenAIClient:
         *,
         messages: Sequence[Mapping[str, Any]] | None = None,
         **fields: Any,
-    ) -> EventStream:
+    ) -> EventStream[bytes]:
         """The ``text/event-stream`` body exactly as received, for pass-through.
 
         Example::
@@ -221,19 +259,10 @@ class OpenAIClient:
         return self._stream("bytes", model, prompt, messages, fields)
 
     async def _json(self, method: str, path: str, body: Any, type: type[R], model: str = "") -> R:
-        transport = self._transport
-        payload = _encode(body) if body is not None else None
-        resp = await transport.request(method, path, payload, model=model)
-        try:
-            data = await resp.read()
-        except _READ_ERRORS as exc:
-            raise map_transport_error(exc, transport.base_url + path, in_body=True) from exc
-        finally:
-            resp.release()
-        try:
-            return msgspec.json.decode(data, type=type)
-        except DECODE_ERRORS as exc:
-            raise decode_error(exc, data) from None
+        limit = self._max_response_bytes
+        return await self._transport.request_json(
+            method, path, body, type, model=model, limit=limit
+        )
 
     async def chat_completions(
         self, model: str, messages: Sequence[Mapping[str, Any]], **fields: Any
@@ -290,8 +319,6 @@ class OpenAIClient:
             print((await client.openai.model("llama3.2")).owned_by)
         """
         check_model(name)
-        from urllib.parse import quote
-
         return await self._json(
             "GET", f"/v1/models/{quote(name, safe=':')}", None, OpenAIModel, name
         )

@@ -6,12 +6,13 @@ Ollama's ``/v1`` streams are ``data: {json}`` lines separated by blank lines and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 import msgspec
 
-from ._errors import LineTooLongError, OllamaError, StreamError
-from ._ndjson import DECODE_ERRORS, DEFAULT_MAX_LINE_BYTES, _Segmenter, decode_error
+from ._errors import DECODE_ERRORS, LineTooLongError, OllamaError, StreamError, decode_error
+from ._ndjson import DEFAULT_MAX_LINE_BYTES, _Segmenter
 
 __all__ = ["SSEDecoder"]
 
@@ -58,6 +59,10 @@ class SSEDecoder(_Segmenter, Generic[T]):
             self.error = exc
             return []
         return self._events(segment) if segment else []
+
+    def feed_blocks(self, data: bytes) -> Iterator[list[T]]:
+        """``feed`` for a big read (events are few and small: no pieces)."""
+        yield self.feed(data)
 
     def flush(self) -> list[T]:
         """End of stream: decode a last event that had no newline."""

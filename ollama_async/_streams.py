@@ -1,38 +1,49 @@
-"""The three streams: typed chunks, text tokens, raw bytes.
+"""One stream engine: typed chunks, text tokens and raw bytes differ only in what they decode,
+yield and keep.
 
-A stream is one object that is both an async iterator and an async context manager. The
-code that closes the HTTP response lives in the async generator that ``__aiter__`` makes and
-that only the ``async for`` loop holds: leaving the loop (``break``, ``return``, an
-exception) drops the generator, which closes the response even while the caller still holds
-the stream object. Cancelling the consuming task raises inside the pending read, which closes
-the response on the spot. Either way the server sees the disconnect and stops generating.
+A stream is one object that is both an async iterator and an async context manager. It reads
+one :class:`~ollama_async._transport.Response` through :class:`Reader`, the one read loop of
+the package (the ``/v1`` event streams and the progress streams use it too). The code that
+closes the response lives in the async generator that ``__aiter__`` makes and that only the
+``async for`` loop holds: leaving the loop (``break``, ``return``, an exception) drops the
+generator, which closes the response even while the caller still holds the stream object.
+Cancelling the consuming task raises inside the pending read, which closes the response on
+the spot. Either way the server sees the disconnect and stops generating.
+
+One rule for every kind: the stream ends at its final record (``done``). Whatever follows
+it (blank lines, junk, a body held open) is not read: the stream waits a short grace period
+for the end of the body, so the connection can be reused, then closes it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-import aiohttp
 import msgspec
 
-from . import audit
-from ._errors import IncompleteStreamError, OllamaError, StreamError
-from ._ndjson import BLOCK_BYTES, DECODE_ERRORS, NDJSONDecoder, decode_error
-from ._transport import map_transport_error
-from ._types import GenerateResponse, _ChatText, _Final, _GenerateText
+from ._errors import (
+    DECODE_ERRORS,
+    IncompleteStreamError,
+    OllamaError,
+    StreamError,
+    StreamMisuseError,
+)
+from ._ndjson import BLOCK_BYTES, NDJSONDecoder
+from ._transport import Response
+from ._types import GenerateResponse, _ChatText, _GenerateText
 
-__all__ = ["ByteStream", "ChunkStream", "ThinkingText", "TokenStream"]
+__all__ = ["BaseStream", "ChunkStream", "Reader", "ThinkingText", "TokenStream"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=_Final)
-S = TypeVar("S", bound="_Stream[Any, Any]")
+R = TypeVar("R")
+F = TypeVar("F")
+S = TypeVar("S", bound="BaseStream[Any, Any]")
 
-Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
-_READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+Opener = Callable[[], Awaitable[Response]]
+GRACE_SECONDS = 0.25
+"""After the final record: how long to wait for the end of the body before closing."""
 _COMPACT_AT = 4096
 _SPLIT_AT = 2 * BLOCK_BYTES  # bigger reads are decoded piece by piece (feed_blocks)
 
@@ -41,8 +52,67 @@ class _ClosedEarly(Exception):
     """Audit-log marker: the caller stopped reading before the stream ended."""
 
 
+class Decoder(Protocol[R]):
+    """What :class:`Reader` needs of a decoder: bytes in, records out, no I/O."""
+
+    @property
+    def error(self) -> OllamaError | None: ...
+    @property
+    def done(self) -> bool: ...  # the final record came in a way records alone do not show
+    def feed(self, data: bytes) -> list[R]: ...
+    def feed_blocks(self, data: bytes) -> Iterator[list[R]]: ...
+    def flush(self) -> list[R]: ...
+
+
+class Reader(Generic[R]):
+    """The one read loop: each :meth:`next` returns the records of the next read.
+
+    It raises the typed errors: a transport failure, the decoder's first bad line (after
+    the good records before it were returned), or the end of the body, which means the
+    final record never came (callers stop reading as soon as they see it).
+    """
+
+    __slots__ = ("_blocks", "_decoder", "_ended", "_missing", "_read", "_url")
+
+    def __init__(self, resp: Response, decoder: Decoder[R], missing: str) -> None:
+        self._read = resp.read_any
+        self._decoder = decoder
+        self._url = resp.url
+        self._missing = missing
+        self._blocks: Iterator[list[R]] | None = None
+        self._ended = False
+
+    async def next(self) -> list[R]:
+        decoder = self._decoder
+        while True:
+            if self._blocks is not None:  # a big read, decoded a piece at a time
+                items = next(self._blocks, None)
+                if items is None:
+                    self._blocks = None
+                elif items:
+                    return items
+                continue
+            if decoder.error is not None:
+                raise decoder.error
+            if self._ended:
+                raise IncompleteStreamError(
+                    f"the stream from {self._url} ended without {self._missing}"
+                )
+            data = await self._read()
+            if len(data) >= _SPLIT_AT:
+                self._blocks = decoder.feed_blocks(data)
+                continue
+            if data:
+                items = decoder.feed(data)
+            else:
+                self._ended = True
+                items = decoder.flush()
+            if items or decoder.done:
+                return items
+
+
 class ThinkingText(str):
-    """A piece of thinking text from :meth:`Client.stream_tokens` with ``thinking=True``.
+    """A piece of thinking text from :meth:`Client.stream_tokens` with ``include_thinking``.
 
     It is a ``str``; test ``isinstance(piece, ThinkingText)`` to tell it from answer text.
     """
@@ -50,44 +120,27 @@ class ThinkingText(str):
     __slots__ = ()
 
 
-class _Stream(Generic[T, F]):
-    """Shared machinery: opening, closing, the text kept so far, the final chunk."""
+class BaseStream(Generic[T, F]):
+    """What every stream shares: opening once, closing, the text kept so far, the final
+    record, misuse errors. A kind supplies ``_iterate``."""
 
-    __slots__ = (
-        "_audited",
-        "_blocks",
-        "_done",
-        "_final_type",
-        "_iterated",
-        "_max_line_bytes",
-        "_model",
-        "_nbytes",
-        "_opener",
-        "_pieces",
-        "_resp",
-        "_started",
-        "_status",
-        "_url",
-        "final",
-    )
+    __slots__ = ("_blocks", "_done", "_iterated", "_max_line_bytes", "_opener", "_pieces",
+                 "_resp", "_url", "final", "model")  # fmt: skip
 
-    def __init__(self, opener: Opener, final_type: type[F], max_line_bytes: int, url: str) -> None:
+    _missing_end = "its final (done) chunk"
+
+    def __init__(self, opener: Opener, max_line_bytes: int, url: str, model: str = "") -> None:
         self._opener = opener
-        self._final_type: type[F] = final_type
         self._max_line_bytes = max_line_bytes
         self._url = url
-        self._resp: aiohttp.ClientResponse | None = None
+        self._resp: Response | None = None
         self._iterated = False
         self._done = False
         self._pieces: list[str] = []
         self._blocks: list[str] = []
-        self._model = ""
-        self._nbytes = 0
-        self._started = 0.0
-        self._status: int | None = None
-        self._audited = False
+        self.model = model
         self.final: F | None = None
-        """The last chunk (``done=True``) with the statistics, once the stream has ended."""
+        """The final record (``done=True``, with the statistics) once the stream has ended."""
 
     @property
     def text(self) -> str:
@@ -97,24 +150,18 @@ class _Stream(Generic[T, F]):
             self._pieces.clear()
         return self._blocks[0] if self._blocks else ""
 
-    def _keep(self, texts: list[str]) -> None:
-        self._pieces += texts
-        if len(self._pieces) > _COMPACT_AT:
-            self._compact()
-
     def _compact(self) -> None:
         """Join the pieces kept so far into one block (callers check ``_COMPACT_AT``)."""
         self._blocks.append("".join(self._pieces))
         self._pieces.clear()
 
-    async def _start(self) -> aiohttp.ClientResponse:
-        if self._resp is None:
+    async def _start(self) -> Response:
+        resp = self._resp
+        if resp is None:
             if self._done:
-                raise RuntimeError("this stream has already ended")
-            self._started = time.monotonic()
-            self._resp = await self._opener()
-            self._status = self._resp.status
-        return self._resp
+                raise StreamMisuseError("this stream has already ended; a stream is read once")
+            resp = self._resp = await self._opener()
+        return resp
 
     async def __aenter__(self: S) -> S:
         await self._start()
@@ -126,90 +173,45 @@ class _Stream(Generic[T, F]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._close()
+        self._end()
 
     async def aclose(self) -> None:
         """Close the HTTP response now (the server stops generating); idempotent."""
-        self._close()
-
-    def _audit(self, error: BaseException | None) -> None:
-        if self._audited or self._status is None:  # failures before the body: the transport
-            return
-        self._audited = True
-        if error is None and self.final is None:
-            error = _ClosedEarly()
-        audit.record(self._url, model=self._model, status=self._status, final=self.final,
-                     nbytes=self._nbytes, duration=time.monotonic() - self._started,
-                     error=error)  # fmt: skip
-
-    def _close(self) -> None:
-        self._audit(None)
-        self._done = True
-        resp, self._resp = self._resp, None
-        if resp is not None:
-            if self.final is not None and resp.content.at_eof():
-                resp.release()  # read to the end: the connection goes back to the pool
-            else:
-                resp.close()  # abandoned mid-body: drop the connection
+        self._end()
 
     def __aiter__(self) -> AsyncIterator[T]:
         if self._iterated:
-            raise RuntimeError("a stream can be iterated only once")
+            raise StreamMisuseError("a stream can be iterated only once")
         self._iterated = True
         return self._iterate()
 
     def _iterate(self) -> AsyncGenerator[T, None]:
         raise NotImplementedError
 
+    async def _reader(self, decoder: Decoder[Any]) -> Reader[Any]:
+        return Reader(await self._start(), decoder, self._missing_end)
+
+    async def _complete(self, final: Any) -> None:
+        """The final record came: keep it, and give the body a moment to end."""
+        self.final = final
+        if self._resp is not None:
+            await self._resp.drain(GRACE_SECONDS)
+
     def _fail(self, exc: OllamaError) -> OllamaError:
         exc.partial_text = self.text
-        self._audit(exc)
+        self._end(exc)
         return exc
 
-    _missing_end = "its final (done) chunk"
-
-    async def _batches(
-        self, resp: aiohttp.ClientResponse, decoder: Any
-    ) -> AsyncGenerator[tuple[bytes, list[Any]], None]:
-        """Each read of the body with the records it completed; raises the typed errors:
-        a transport failure, the decoder's first bad line, or the end of the body (which
-        means no done record came: the caller returns as soon as it sees one)."""
-        read = resp.content.readany
-        feed = decoder.feed
-        while True:
-            try:
-                data = await read()
-            except _READ_ERRORS as exc:
-                raise self._read_error(exc) from exc
-            self._nbytes += len(data)
-            items = feed(data) if data else decoder.flush()
-            if data or items:
-                yield data, items
-            if decoder.error is not None or not data:
-                raise self._broken(decoder)
-
-    def _read_error(self, exc: BaseException) -> OllamaError:
-        return map_transport_error(exc, self._url, in_body=True)
-
-    def _broken(self, decoder: Any) -> OllamaError:
-        """Why a stream stopped short: the decoder's first bad line, or the end of the body
-        before the final record."""
-        if decoder.error is not None:
-            return decoder.error  # type: ignore[no-any-return]
-        return IncompleteStreamError(
-            f"the stream from {self._url} ended without {self._missing_end}"
-        )
-
-    async def _finish(self, resp: aiohttp.ClientResponse) -> None:
-        """After the done chunk: read the chunked terminator so the connection can be reused."""
-        try:
-            while await resp.content.readany():
-                pass
-        except _READ_ERRORS:
-            pass
+    def _end(self, error: BaseException | None = None) -> None:
+        self._done = True
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            if error is None and self.final is None:
+                error = _ClosedEarly()
+            resp.finish(final=self.final, error=error)
 
 
-class ChunkStream(_Stream[F, F]):
+class ChunkStream(BaseStream[F, F]):
     """Typed chunks of a generate or chat stream.
 
     Example::
@@ -220,83 +222,41 @@ class ChunkStream(_Stream[F, F]):
         print(s.final.tokens_per_second, s.text)
     """
 
-    __slots__ = ()
+    __slots__ = ("_type",)
+
+    def __init__(
+        self, opener: Opener, type: type[F], max_line_bytes: int, url: str, model: str = ""
+    ) -> None:
+        super().__init__(opener, max_line_bytes, url, model)
+        self._type = type
 
     async def _iterate(self) -> AsyncGenerator[F, None]:
-        nbytes = 0
+        chat = self._type is not GenerateResponse
+        pieces = self._pieces
+        keep = pieces.append
         try:
-            resp = await self._start()
-            decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._final_type, self._max_line_bytes)
-            chat = self._final_type is not GenerateResponse
-            pieces = self._pieces
-            keep = pieces.append
-            read = resp.content.readany
-            feed = decoder.feed
-            decode_lines = decoder._decode_lines  # feed's short path, inlined below
-            carry = decoder._buf  # the unfinished line held (the same bytearray throughout)
-            limit = self._max_line_bytes
-            blocks: Iterator[list[Any]] | None = None
-            items: list[Any] | None
-            n = 0
-            # The read loop of _batches, inlined: one async step less per read, and the
-            # common read (one line, as a live model sends) takes no detour. The text is
-            # kept in the yield loop: a list comprehension costs a call per read. A big read
-            # (the caller fell behind) is decoded a piece at a time, so its records stay in
-            # the CPU cache.
+            reader = await self._reader(NDJSONDecoder(self._type, self._max_line_bytes))
             while True:
-                if blocks is None:
-                    try:
-                        data = await read()
-                    except _READ_ERRORS as exc:
-                        raise self._read_error(exc) from exc
-                    n = len(data)
-                    nbytes += n
-                    if n >= _SPLIT_AT:
-                        blocks = decoder.feed_blocks(data)
-                        continue
-                    if 0 < n <= limit and not carry and data[-1] == 10:
-                        try:  # decoder.feed's short path, without the call
-                            items = decode_lines(data)
-                        except DECODE_ERRORS:
-                            items = feed(data)  # again, line by line: the good records, the error
-                    else:
-                        items = feed(data) if n else decoder.flush()
-                else:
-                    items = next(blocks, None)
-                    if items is None:
-                        blocks = None
-                        continue
-                if items:
-                    if len(pieces) > _COMPACT_AT:
-                        self._compact()
-                    last = items[-1]
-                    if last.error is not None:
-                        items.pop()
-                    if chat:
-                        for item in items:
-                            keep(item.message.content)
-                            yield item
-                    else:
-                        for item in items:
-                            keep(item.response)
-                            yield item
-                    if last.error is not None:
-                        raise StreamError(last.error)
-                    if last.done:
-                        self.final = last
-                        await self._finish(resp)
+                items = await reader.next()
+                if len(pieces) > _COMPACT_AT:
+                    self._compact()
+                if (error := items[-1].error) is not None:
+                    items.pop()
+                for item in items:
+                    keep(item.message.content if chat else item.response)
+                    yield item
+                    if item.done:
+                        await self._complete(item)
                         return
-                if decoder.error is not None or not n:
-                    raise self._broken(decoder)
+                if error is not None:
+                    raise StreamError(error)
         except OllamaError as exc:
-            self._nbytes = nbytes
             raise self._fail(exc) from exc.__cause__
         finally:
-            self._nbytes = nbytes
-            self._close()
+            self._end()
 
 
-class TokenStream(_Stream[str, F]):
+class TokenStream(BaseStream[str, F]):
     """Text pieces only (``response`` or ``message.content``), decoded from lean types.
 
     Example::
@@ -305,7 +265,7 @@ class TokenStream(_Stream[str, F]):
             print(piece, end="", flush=True)
     """
 
-    __slots__ = ("_lean", "_thinking")
+    __slots__ = ("_final_type", "_thinking")
 
     def __init__(
         self,
@@ -313,187 +273,59 @@ class TokenStream(_Stream[str, F]):
         final_type: type[F],
         max_line_bytes: int,
         url: str,
+        model: str = "",
         thinking: bool = False,
     ) -> None:
-        super().__init__(opener, final_type, max_line_bytes, url)
+        super().__init__(opener, max_line_bytes, url, model)
+        self._final_type = final_type
         self._thinking = thinking
-        self._lean: type[Any] = _GenerateText if final_type is GenerateResponse else _ChatText
 
     async def _iterate(self) -> AsyncGenerator[str, None]:
-        nbytes = 0
+        chat = self._final_type is not GenerateResponse
+        lean: type[Any] = _ChatText if chat else _GenerateText
+        thinking = self._thinking
+        pieces = self._pieces
+        keep = pieces.append
         try:
-            resp = await self._start()
-            decoder: NDJSONDecoder[Any] = NDJSONDecoder(self._lean, self._max_line_bytes)
-            chat = self._lean is _ChatText
-            thinking = self._thinking
-            pieces = self._pieces
-            keep = pieces.append
-            read = resp.content.readany
-            feed = decoder.feed
-            decode_lines = decoder._decode_lines  # feed's short path, inlined below
-            carry = decoder._buf  # the unfinished line held (the same bytearray throughout)
-            limit = self._max_line_bytes
-            blocks: Iterator[list[Any]] | None = None
-            items: list[Any] | None
-            n = 0
-            segment = b""  # the read decoded on the short path, for the done line's statistics
-            while True:  # the read loop of _batches, inlined (see ChunkStream)
-                if blocks is None:
-                    try:
-                        data = await read()
-                    except _READ_ERRORS as exc:
-                        raise self._read_error(exc) from exc
-                    n = len(data)
-                    nbytes += n
-                    if n >= _SPLIT_AT:
-                        segment = b""
-                        blocks = decoder.feed_blocks(data)
-                        continue
-                    if 0 < n <= limit and not carry and data[-1] == 10:
-                        segment = data
-                        try:  # decoder.feed's short path, without the call
-                            items = decode_lines(data)
-                        except DECODE_ERRORS:
-                            items = feed(data)  # again, line by line: the good records, the error
-                    else:
-                        segment = b""
-                        items = feed(data) if n else decoder.flush()
-                else:
-                    items = next(blocks, None)
-                    if items is None:
-                        blocks = None
-                        continue
-                if items:
-                    if len(pieces) > _COMPACT_AT:
-                        self._compact()
-                    last = items[-1]
-                    if last.error is not None:
-                        items.pop()
-                    if thinking:
-                        for text in _with_thinking(items, chat):
-                            if type(text) is str:  # answer text, not ThinkingText
-                                keep(text)
-                            yield text
-                    elif chat:
-                        for item in items:
-                            if (m := item.message) and (text := m.content):
-                                keep(text)
-                                yield text
-                    else:
-                        for item in items:
-                            if text := item.response:
-                                keep(text)
-                                yield text
-                    if last.error is not None:
-                        raise StreamError(last.error)
-                    if last.done:
-                        self.final = self._decode_final(segment or decoder.last_segment)
-                        await self._finish(resp)
-                        return
-                if decoder.error is not None or not n:
-                    raise self._broken(decoder)
-        except OllamaError as exc:
-            self._nbytes = nbytes
-            raise self._fail(exc) from exc.__cause__
-        finally:
-            self._nbytes = nbytes
-            self._close()
-
-    def _decode_final(self, segment: bytes | memoryview) -> F:
-        """Decode the done line again with the full type, for the statistics."""
-        line = bytes(segment).rstrip().rpartition(b"\n")[2]
-        try:
-            final: F = msgspec.json.decode(line, type=self._final_type)
-        except DECODE_ERRORS as exc:
-            raise decode_error(exc, line) from None
-        return final
-
-
-class ByteStream(_Stream[bytes, F]):
-    """The response body exactly as received, for pass-through (their join is the body).
-
-    At the end the last line is checked: an ``{"error": …}`` line raises
-    :class:`StreamError`, a body with no done chunk :class:`IncompleteStreamError`, and
-    ``final`` holds the decoded done chunk.
-
-    Example::
-
-        async for data in client.stream_bytes("llama3.2", prompt="Hi"):
-            await writer.write(data)
-    """
-
-    __slots__ = ()
-
-    async def _iterate(self) -> AsyncGenerator[bytes, None]:
-        try:
-            resp = await self._start()
-            read = resp.content.readany
-            tail: list[bytes] = []
-            tail_size = 0
-            ended_line = True
-            limit = self._max_line_bytes
+            decoder: NDJSONDecoder[Any] = NDJSONDecoder(lean, self._max_line_bytes)
+            reader = await self._reader(decoder)
             while True:
-                try:
-                    data = await read()
-                except _READ_ERRORS as exc:
-                    raise self._read_error(exc) from exc
-                if not data:
-                    break
-                # Keep the reads that hold the last line, for the check at the end.
-                if ended_line or data.rfind(b"\n", 0, len(data) - 1) >= 0:
-                    tail = [data]
-                    tail_size = len(data)
-                elif tail_size <= limit:
-                    tail.append(data)
-                    tail_size += len(data)
-                ended_line = data.endswith(b"\n")
-                self._nbytes += len(data)
-                yield data
-            self._check_end(tail)
+                items = await reader.next()
+                if len(pieces) > _COMPACT_AT:
+                    self._compact()
+                if (error := items[-1].error) is not None:
+                    items.pop()
+                for item in items:
+                    part = item.message if chat else item
+                    if part is not None:
+                        if thinking and part.thinking:
+                            yield ThinkingText(part.thinking)
+                        if text := (part.content if chat else part.response):
+                            keep(text)
+                            yield text
+                    if item.done:
+                        await self._complete(_final_of(decoder, self._final_type))
+                        return
+                if error is not None:
+                    raise StreamError(error)
         except OllamaError as exc:
             raise self._fail(exc) from exc.__cause__
         finally:
-            self._close()
-
-    def _check_end(self, tail: list[bytes]) -> None:
-        line = _last_line(tail)
-        if not line:
-            raise IncompleteStreamError(f"the stream from {self._url} ended without any chunk")
-        try:
-            final = msgspec.json.decode(line, type=self._final_type)
-        except DECODE_ERRORS as exc:
-            raise decode_error(exc, line) from None
-        if final.error is not None:
-            raise StreamError(final.error)
-        if not final.done:
-            raise IncompleteStreamError(
-                f"the stream from {self._url} ended without its final (done) chunk"
-            )
-        self.final = final
+            self._end()
 
 
-def _last_line(reads: list[bytes]) -> bytes:
-    """The last non-blank line of the joined reads, copying only that line where it lies
-    in the last read (the common case: no join, no strip of a 64 KiB read)."""
-    data = reads[-1] if reads else b""
-    end = len(data)
-    while end and data[end - 1] in b" \t\r\n":
-        end -= 1
-    start = data.rfind(b"\n", 0, end) + 1
-    if start or len(reads) == 1:
-        return data[start:end].strip()
-    return b"".join(reads).rstrip().rpartition(b"\n")[2].strip()
+def _final_of(decoder: NDJSONDecoder[Any], final_type: type[Any]) -> Any:
+    """The done line again, decoded whole for its statistics (the lean type skipped them).
 
-
-def _with_thinking(items: list[Any], chat: bool) -> list[str]:
-    out: list[str] = []
-    for i in items:
-        part = i.message if chat else i
-        if part is None:
-            continue
-        if part.thinking:
-            out.append(ThinkingText(part.thinking))
-        text = part.content if chat else part.response
-        if text:
-            out.append(text)
-    return out
+    It is the last line of the decoder's last segment that decodes with ``done`` set; when
+    junk after it hid it there, a bare final record (no statistics) stands in."""
+    lines = [*reversed(bytes(decoder.last_segment).split(b"\n")), decoder.last_head]
+    for line in lines:  # the segment's lines from its end, then the carried line
+        if line.strip():
+            try:
+                final = msgspec.json.decode(line, type=final_type)
+            except DECODE_ERRORS:
+                continue
+            if final.done:
+                return final
+    return msgspec.convert({"done": True}, final_type)

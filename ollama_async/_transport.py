@@ -1,7 +1,10 @@
-"""The HTTP side: one owned or borrowed ``aiohttp.ClientSession``, sending, retries, error mapping.
+"""The HTTP boundary: the only module that imports aiohttp.
 
-Everything aiohttp can raise is turned into the library's error tree here, so the layers above
-only ever see :class:`OllamaError` subclasses.
+:class:`Transport` owns (or borrows) one ``aiohttp.ClientSession``, sends requests with
+retries, and hands back a :class:`Response` of ours. Everything aiohttp can raise becomes the
+library's error tree here, and every operation writes its one audit record here: a failure
+before the body from :meth:`Transport.open`, everything else from :meth:`Response.finish`.
+So no layer above sees aiohttp, and no operation can forget its audit record.
 """
 
 from __future__ import annotations
@@ -11,33 +14,48 @@ import logging
 import ssl as _ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+import anyio
+import msgspec
+from aiohttp.http_exceptions import HttpProcessingError
 
 from . import audit
 from ._config import RetryPolicy, Timeouts, parse_retry_after
+from ._credentials import scrub_exception
 from ._errors import (
+    DECODE_ERRORS,
     ClientClosedError,
     ConnectionLostError,
     ConnectTimeoutError,
     IdleTimeoutError,
     IncompleteStreamError,
-    InvalidRequestError,
     OllamaError,
     ProtocolError,
+    ResponseTooLargeError,
     ServerUnreachableError,
     TLSError,
     TotalTimeoutError,
+    decode_error,
     error_for_status,
 )
+from ._headers import check_header
 
-__all__ = ["Transport", "map_transport_error"]
+__all__ = ["Response", "Session", "Transport"]
+
+T = TypeVar("T")
+Session = aiohttp.ClientSession
+"""The session type a caller may lend to ``Client(session=...)``."""
 
 log = logging.getLogger("ollama_async")
 
+READ_ERRORS = (aiohttp.ClientError, HttpProcessingError, asyncio.TimeoutError)
 _ERROR_BODY_LIMIT = 64 * 1024
+_DRAIN_LIMIT = 64 * 1024
 _JSON = {"Content-Type": "application/json"}
+_encode = msgspec.json.Encoder().encode
+_sleep = anyio.sleep  # the retry loop's wait; tests replace it to count the waits
 
 
 def map_transport_error(exc: BaseException, url: str, *, in_body: bool = False) -> OllamaError:
@@ -59,6 +77,8 @@ def map_transport_error(exc: BaseException, url: str, *, in_body: bool = False) 
         return ServerUnreachableError(url, "host name could not be resolved")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ServerUnreachableError(url, str(exc.os_error.strerror or exc.os_error))
+    if isinstance(exc, HttpProcessingError):  # the pure-Python parser's framing errors
+        return ProtocolError(f"invalid HTTP framing from {url}: {exc.message}")
     if isinstance(exc, aiohttp.ClientPayloadError):
         return IncompleteStreamError(f"the response from {url} was cut off: {exc}")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
@@ -72,23 +92,120 @@ def map_transport_error(exc: BaseException, url: str, *, in_body: bool = False) 
     raise exc
 
 
-_TOKEN_CHARS = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+class Response:
+    """One answer with a 2xx status, read by the layers above through three calls.
 
-
-def check_header(name: str, value: str) -> None:
-    """Refuse header names and values that could split or smuggle a request.
-
-    A name must be an HTTP token (RFC 9110: no space, colon or control character); a value
-    must not hold CR, LF or NUL.
+    ``read_any`` returns the next bytes of the body (``b""`` at its end), ``read`` the whole
+    body up to a limit, and ``finish`` ends the exchange: it keeps the connection for reuse
+    when the body was read to its end, drops it otherwise (so the server stops generating),
+    and writes the operation's audit record. ``finish`` is idempotent.
     """
-    if any(c in value for c in "\r\n\0"):
-        raise InvalidRequestError(f"headers[{name!r}]", "the value contains CR, LF or NUL")
-    if not name or not set(name) <= _TOKEN_CHARS:
-        raise InvalidRequestError(
-            f"headers[{name!r}]", "the name must be an HTTP token (no space, colon or control)"
-        )
+
+    __slots__ = ("_aborted", "_idle", "_resp", "_scope", "_started", "_transport", "finished",
+                 "model", "nbytes", "status", "url")  # fmt: skip
+
+    def __init__(
+        self,
+        resp: aiohttp.ClientResponse,
+        transport: Transport,
+        url: str,
+        model: str,
+        started: float,
+        idle: float | None,
+    ) -> None:
+        self._resp = resp
+        self._transport = transport
+        self._idle = idle
+        self._scope: anyio.CancelScope | None = None
+        self._aborted: OllamaError | None = None
+        self._started = started
+        self.url = url
+        self.model = model
+        self.status = resp.status
+        self.nbytes = 0
+        self.finished = False
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (names are case-insensitive)."""
+        return self._resp.headers
+
+    async def read_any(self) -> bytes:
+        """The bytes that have arrived (waiting for some); ``b""`` once the body has ended.
+
+        The idle limit is ours, not only the socket's: a wait longer than ``Timeouts.idle``
+        raises :class:`IdleTimeoutError` even when aiohttp's parser stopped its own timer.
+        """
+        if self._aborted is not None:
+            raise self._aborted
+        content = self._resp.content
+        try:
+            data = content.read_nowait()  # what is buffered already: no timer, no wait
+            if data or content.at_eof():
+                self.nbytes += len(data)
+                return data
+            with anyio.move_on_after(self._idle) as scope:
+                self._scope = scope
+                data = await content.readany()
+            self._scope = None
+        except READ_ERRORS as exc:
+            scrub_exception(exc, *self._transport.secrets)
+            raise self._aborted or map_transport_error(exc, self.url, in_body=True) from exc
+        if scope.cancelled_caught:
+            if self._aborted is not None:
+                raise self._aborted
+            raise IdleTimeoutError(f"no data from {self.url} within {self._idle} s")
+        self.nbytes += len(data)
+        return data
+
+    async def read(self, limit: int) -> bytes | bytearray:
+        """The whole body; :class:`ResponseTooLargeError` past ``limit`` bytes."""
+        length = self._resp.content_length
+        if length is not None and length > limit:
+            raise ResponseTooLargeError(limit, self.url)
+        body = bytearray()
+        while data := await self.read_any():
+            body += data
+            if len(body) > limit:
+                raise ResponseTooLargeError(limit, self.url)
+        return body
+
+    async def drain(self, grace: float) -> None:
+        """After the last record: wait at most ``grace`` seconds (and 64 KiB) for the end of
+        the body, so the connection can go back to the pool; a server holding the body open
+        is not waited for."""
+        content = self._resp.content
+        if content.at_eof():
+            return
+        with anyio.move_on_after(grace):
+            left = _DRAIN_LIMIT
+            try:
+                while left > 0 and (data := await content.readany()):
+                    left -= len(data)
+            except READ_ERRORS:
+                pass
+
+    def finish(self, *, final: Any = None, error: BaseException | None = None) -> None:
+        """End the exchange: release or close the connection, write the audit record."""
+        if self.finished:
+            return
+        self.finished = True
+        self._transport._open.discard(self)
+        resp = self._resp
+        if error is None and resp.content.at_eof() and not resp.content.exception():
+            resp.release()
+        else:
+            resp.close()
+        audit.record(self.url, model=self.model, status=self.status, final=final,
+                     nbytes=self.nbytes, duration=time.monotonic() - self._started,
+                     error=error)  # fmt: skip
+
+    def abort(self, error: OllamaError) -> None:
+        """Stop a read under way in another task: it raises ``error`` (used by ``aclose``)."""
+        self._aborted = error
+        if self._scope is not None:
+            self._scope.cancel()
+        self._resp.close()
 
 
 class Transport:
@@ -98,15 +215,18 @@ class Transport:
         self,
         base_url: str,
         *,
-        session: aiohttp.ClientSession | None,
+        session: Session | None,
         headers: Mapping[str, str],
         timeouts: Timeouts,
         retry: RetryPolicy,
         ssl: bool | _ssl.SSLContext,
         max_connections: int,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         for name, value in headers.items():
             check_header(name, value)
+        self.secrets = secrets
+        """Strings scrubbed from every error this transport raises (URL credentials)."""
         self.base_url = base_url
         self.timeouts = timeouts
         self.retry = retry
@@ -116,13 +236,14 @@ class Transport:
         self._ssl = ssl
         self._max_connections = max_connections
         self._closed = False
-        self._client_timeout = client_timeout(timeouts)
+        self._client_timeout = _client_timeout(timeouts)
+        self._open: set[Response] = set()
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def session(self) -> aiohttp.ClientSession:
+    def session(self) -> Session:
         """The session, created on first use (it needs a running event loop)."""
         if self._closed:
             raise ClientClosedError("this Client is closed; create a new one")
@@ -139,15 +260,48 @@ class Transport:
         return session
 
     async def aclose(self) -> None:
-        """Close the session if this transport created it; idempotent."""
+        """End every open response with :class:`ClientClosedError`, then close the session
+        if this transport created it; idempotent."""
         if self._closed:
             return
         self._closed = True
+        for resp in list(self._open):
+            resp.abort(ClientClosedError("the client was closed while this answer was read"))
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
 
-    async def request(
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        type: type[T] | None,
+        *,
+        model: str = "",
+        limit: int,
+        timeouts: Timeouts | None = None,
+    ) -> T:
+        """One whole exchange: send ``body`` (encoded as JSON unless bytes or None), read the
+        answer up to ``limit`` bytes and decode it as ``type`` (``None``: the body is read
+        and dropped, and ``None`` returned)."""
+        payload = body if body is None or isinstance(body, bytes) else _encode(body)
+        resp = await self.open(method, path, payload, model=model, timeouts=timeouts)
+        result: Any = None
+        try:
+            data = await resp.read(limit)
+            try:
+                if type is not None:
+                    result = msgspec.json.decode(data, type=type)
+            except DECODE_ERRORS as exc:
+                raise decode_error(exc, data) from None
+        except BaseException as exc:  # typed errors, and cancellation: the connection goes
+            resp.finish(error=exc)
+            raise
+        resp.finish(final=result)
+        return result  # type: ignore[no-any-return]
+
+    async def open(
         self,
         method: str,
         path: str,
@@ -159,7 +313,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         data: Any = None,
         ok_statuses: tuple[int, ...] = (),
-    ) -> aiohttp.ClientResponse:
+    ) -> Response:
         """Send a request and return the response once its status is 2xx.
 
         Connection failures and the retry policy's statuses are retried with backoff; a
@@ -169,9 +323,9 @@ class Transport:
         session = self.session()
         url = self.base_url + path
         policy = retry if retry is not None else self.retry
-        timeout = client_timeout(timeouts) if timeouts is not None else None
+        limits = timeouts if timeouts is not None else self.timeouts
         req_headers: dict[str, str] = dict(_JSON) if body is not None else {}
-        if self._owns_session is False:
+        if not self._owns_session:
             req_headers.update(self._headers)
         if headers:
             for name, value in headers.items():
@@ -179,8 +333,8 @@ class Transport:
             req_headers.update(headers)
         payload = body if body is not None else data
         extra: dict[str, Any] = {}
-        if timeout is not None:
-            extra["timeout"] = timeout
+        if timeouts is not None:
+            extra["timeout"] = _client_timeout(timeouts)
         if not self._owns_session:
             extra["ssl"] = self._ssl
         attempt = 0
@@ -188,19 +342,15 @@ class Transport:
         while True:
             try:
                 resp = await session.request(
-                    method,
-                    url,
-                    data=payload,
-                    headers=req_headers,
-                    **extra,
+                    method, url, data=payload, headers=req_headers, **extra
                 )
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                err = map_transport_error(exc, url)
+            except (aiohttp.ClientError, HttpProcessingError, asyncio.TimeoutError) as exc:
+                err = map_transport_error(scrub_exception(exc, *self.secrets), url)
                 retryable = isinstance(
                     err, ServerUnreachableError | ConnectTimeoutError | ConnectionLostError
                 ) and not isinstance(exc, aiohttp.ClientConnectorDNSError)  # TLSError: never
                 if retryable and attempt < policy.retries and _replayable(payload):
-                    await asyncio.sleep(policy.delay(attempt))
+                    await _sleep(policy.delay(attempt))
                     attempt += 1
                     continue
                 audit.record(url, model=model, duration=time.monotonic() - started, error=err)
@@ -208,16 +358,18 @@ class Transport:
             status = resp.status
             log.debug("%s %s -> %d", method, path, status)
             if 200 <= status < 300 or status in ok_statuses:
-                return resp
+                answer = Response(resp, self, url, model, started, limits.idle)
+                self._open.add(answer)
+                return answer
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             try:
                 error_body = await resp.content.read(_ERROR_BODY_LIMIT)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except READ_ERRORS:
                 error_body = b""
             finally:
                 resp.close()
             if status in policy.statuses and attempt < policy.retries and _replayable(payload):
-                await asyncio.sleep(policy.delay(attempt, retry_after))
+                await _sleep(policy.delay(attempt, retry_after))
                 attempt += 1
                 continue
             err = error_for_status(
@@ -238,6 +390,6 @@ def _replayable(payload: Any) -> bool:
     return payload is None or isinstance(payload, bytes | bytearray | memoryview)
 
 
-def client_timeout(t: Timeouts) -> aiohttp.ClientTimeout:
+def _client_timeout(t: Timeouts) -> aiohttp.ClientTimeout:
     """aiohttp's form of :class:`Timeouts`: the idle limit is its per-read ``sock_read``."""
     return aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.idle)

@@ -251,7 +251,7 @@ class ChatResponse(msgspec.Struct, _Final, kw_only=True, gc=False):
 
 
 def _parse(text: str, type: type[T]) -> T:
-    from ._ndjson import decode_error
+    from ._errors import decode_error
 
     try:
         return msgspec.json.decode(text, type=type)

@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import _otel
+
 __all__ = ["AUDIT_LOGGER", "disable_audit_log", "enable_audit_log", "is_enabled"]
 
 AUDIT_LOGGER = "ollama_async.audit"
@@ -86,6 +88,7 @@ def record(
     error: BaseException | None = None,
 ) -> None:
     """Emit one record (a no-op while the log is off). Only counts and names, never text."""
+    _otel.emit(url, model=model, status=status, duration=duration, final=final, error=error)
     if not _enabled:
         return
     parts = urlsplit(url)

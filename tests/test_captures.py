@@ -229,7 +229,7 @@ async def test_raw_requests_map_to_typed_errors(
     body = cap.request_json
     payload = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     with pytest.raises(error) as info:
-        await rc.transport.request(cap.method, cap.path, payload)
+        await rc.transport.open(cap.method, cap.path, payload)
     assert info.value.status == status
     assert not isinstance(info.value, ModelNotFoundError)
     if name == "unknown-route":
@@ -331,11 +331,11 @@ async def test_blob_head_and_upload_errors(replay: Replay, rc: Client, tmp_path:
 
 async def test_root_and_head_root(replay: Replay, rc: Client) -> None:
     replay.serve("root", "head-root")
-    resp = await rc.transport.request("GET", "/")
-    assert await resp.text() == "Ollama is running"
-    resp.release()
-    head = await rc.transport.request("HEAD", "/")
-    head.release()
+    resp = await rc.transport.open("GET", "/")
+    assert await resp.read(1024) == b"Ollama is running"
+    resp.finish()
+    head = await rc.transport.open("HEAD", "/")
+    head.finish()
     assert head.status == 200
 
 
@@ -365,7 +365,9 @@ async def test_v1_models(replay: Replay, rc: Client) -> None:
 
 
 def test_every_capture_is_exercised() -> None:
-    """A new capture added to shared/wire must get a test here."""
+    """A new capture added to tests/captures must get a test here."""
     text = Path(__file__).read_text()
-    missing = [n for n in capture_names() if f'"{n}"' not in text]
+    names = capture_names()
+    assert names, "tests/captures holds no capture"
+    missing = [n for n in names if f'"{n}"' not in text]
     assert not missing, missing

@@ -21,8 +21,7 @@ from ollama_async import (
     ServerUnreachableError,
 )
 from ollama_async._config import parse_host
-
-from .conftest import StreamServer
+from ollama_async.testing import Emulator
 
 DONE = {"model": "m", "created_at": "", "response": "ok", "done": True}
 
@@ -62,20 +61,21 @@ def test_base_url_from_argument_env_and_default(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_api_key_header_from_env_and_never_in_repr(
-    monkeypatch: pytest.MonkeyPatch, server: StreamServer
+    monkeypatch: pytest.MonkeyPatch, emu: Emulator
 ) -> None:
     monkeypatch.setenv("OLLAMA_API_KEY", "sk-secret-123")
-    async with Client(server.url) as c:
+    async with Client(emu.url) as c:
         assert "sk-secret" not in repr(c)
         await c.generate("tiny", "hi")
-        async with Client(server.url, api_key="other-key") as c2:
+        async with Client(emu.url, api_key="other-key") as c2:
             await c2.generate("tiny", "hi")
-    assert server.records[0].headers["Authorization"] == "Bearer sk-secret-123"
-    assert server.records[1].headers["Authorization"] == "Bearer other-key"
     monkeypatch.delenv("OLLAMA_API_KEY")
-    async with Client(server.url) as c3:
+    async with Client(emu.url) as c3:
         await c3.generate("tiny", "hi")
-    assert "Authorization" not in server.records[2].headers
+    sent = emu.get_requests(endpoint="generate")
+    assert sent[0].headers["Authorization"] == "Bearer sk-secret-123"
+    assert sent[1].headers["Authorization"] == "Bearer other-key"
+    assert "Authorization" not in sent[2].headers
 
 
 async def test_header_with_newline_is_refused() -> None:
@@ -208,14 +208,14 @@ async def test_closed_client_raises_a_clear_error_and_aclose_is_idempotent() -> 
         c.stream_tokens("m", prompt="hi")
 
 
-async def test_borrowed_session_is_never_closed(server: StreamServer) -> None:
+async def test_borrowed_session_is_never_closed(emu: Emulator) -> None:
     async with aiohttp.ClientSession() as session:
-        async with Client(server.url, session=session) as c:
+        async with Client(emu.url, session=session) as c:
             assert await c.generate("tiny", "hi")
         assert not session.closed
-        async with Client(server.url, session=session, headers={"X-Trace": "1"}) as c2:
+        async with Client(emu.url, session=session, headers={"X-Trace": "1"}) as c2:
             assert [t async for t in c2.stream_tokens("tiny", prompt="hi")]
-        assert server.records[-1].headers["X-Trace"] == "1"
+        assert emu.requests[-1].headers["X-Trace"] == "1"
         assert not session.closed
 
 
@@ -232,7 +232,7 @@ async def test_connection_failures_are_retried_then_raised(monkeypatch: pytest.M
     async def fake_sleep(s: float) -> None:
         sleeps.append(s)
 
-    monkeypatch.setattr("ollama_async._transport.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("ollama_async._transport._sleep", fake_sleep)
     async with Client("http://127.0.0.1:9", retry=RetryPolicy(retries=2, backoff=0.1)) as c:
         with pytest.raises(ServerUnreachableError):
             await c.generate("m", "hi")

@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sse_blocks(text: str) -> list[dict[str, str]]:
+    """Server-sent events as the browser reads them: one dict of fields per block (a comment
+    line is kept under ``":"``)."""
+    blocks = []
+    for raw in text.split("\n\n"):
+        if not raw:
+            continue
+        block: dict[str, str] = {}
+        for line in raw.split("\n"):
+            name, _, value = line.partition(":")
+            block[name or ":"] = value.removeprefix(" ")
+        blocks.append(block)
+    return blocks
 
 
 def with_spec_version(app: Any, version: str) -> Any:
@@ -48,20 +64,28 @@ async def gateway(
     from examples.fastapi_app import app
 
     spec = getattr(request, "param", "native")
-    asgi_app = app if spec == "native" else with_spec_version(app, spec)
+    try:
+        async with serving(app if spec == "native" else with_spec_version(app, spec)) as gw:
+            yield gw, emu
+    finally:
+        await emu.close()
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` under uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", emu
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
-        await emu.close()
 
 
 async def test_ndjson_passes_the_bytes_through(gateway: tuple[str, Emulator]) -> None:
@@ -85,9 +109,12 @@ async def test_sse_events_end_with_done(gateway: tuple[str, Emulator]) -> None:
     ):
         assert r.headers["Content-Type"].startswith("text/event-stream")
         text = (await r.read()).decode()
-    events = [e[len("data: ") :] for e in text.split("\n\n") if e]
-    assert events[-1] == "[DONE]"
-    assert all(isinstance(json.loads(e), str) for e in events[:-1])
+    blocks = sse_blocks(text)
+    assert blocks[0] == {"retry": "60000", "id": "0"}  # sent before any data
+    data = [b for b in blocks[1:] if "data" in b]
+    assert data[-1] == {"data": "[DONE]"}
+    assert [b["id"] for b in data[:-1]] == [str(i) for i in range(1, len(data))]
+    assert all(isinstance(json.loads(b["data"]), str) for b in data[:-1])
 
 
 @pytest.mark.parametrize("gateway", ["native", "2.4"], indirect=True)
@@ -107,6 +134,20 @@ async def test_client_disconnect_cancels_the_upstream_request_within_1s(
     rec = emu.requests[-1]
     assert rec.client_disconnected and not rec.completed
     assert rec.ended is not None and rec.ended - left_at < 1.0
+
+
+@pytest.mark.parametrize("path", ["/generate", "/sse", "/reply"])
+async def test_example_answers_a_missing_model_with_404(
+    gateway: tuple[str, Emulator], path: str
+) -> None:
+    url, emu = gateway
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(url + path, params={"prompt": "hi", "model": "absent"}) as r,
+    ):
+        assert r.status == 404
+        assert "absent" in (await r.json())["detail"]
+    assert emu.requests[-1].model == "absent"
 
 
 def test_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -275,7 +275,7 @@ async def test_statuses_retried_only_before_the_body(
     async def fake_sleep(s: float) -> None:
         waits.append(s)
 
-    monkeypatch.setattr("ollama_async._transport.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("ollama_async._transport._sleep", fake_sleep)
     extra = {"Retry_After": retry_after} if retry_after else {}
 
     async def script(conn: Conn) -> None:

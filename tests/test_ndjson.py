@@ -17,23 +17,17 @@ from ollama_async import (
     MalformedLineError,
     _ndjson,
 )
-from ollama_async._ndjson import LineSplitter, NDJSONDecoder
-
-
-def feed_all(splitter: LineSplitter, pieces: list[bytes]) -> list[bytes]:
-    out: list[bytes] = []
-    for p in pieces:
-        out += splitter.feed(p)
-    return out + splitter.flush()
+from ollama_async._ndjson import NDJSONDecoder
 
 
 def test_many_lines_per_chunk_crlf_and_blank_lines() -> None:
-    s = LineSplitter()
-    assert s.feed(b'{"a":1}\r\n\r\n  \n{"b":2}\n{"c"') == [b'{"a":1}', b'{"b":2}']
+    s: NDJSONDecoder[object] = NDJSONDecoder(object)
+    assert s.feed(b'{"a":1}\r\n\r\n  \n{"b":2}\n{"c"') == [{"a": 1}, {"b": 2}]
     assert s.pending == 4
     assert s.feed(b":3}") == []
-    assert s.flush() == [b'{"c":3}']
+    assert s.flush() == [{"c": 3}]
     assert s.flush() == []
+    assert s.error is None
 
 
 def test_split_inside_multibyte_utf8_character() -> None:
@@ -87,14 +81,14 @@ def test_unknown_fields_are_ignored() -> None:
 
 
 def test_line_over_the_limit_raises_without_buffering_more() -> None:
-    s = LineSplitter(max_line_bytes=64)
-    s.feed(b"x" * 60)
-    with pytest.raises(LineTooLongError):
-        s.feed(b"x" * 10)
+    s: NDJSONDecoder[object] = NDJSONDecoder(object, max_line_bytes=64)
+    assert s.feed(b"x" * 60) == []
+    assert s.feed(b"x" * 10) == []
+    assert isinstance(s.error, LineTooLongError)
     assert s.pending == 0  # nothing more was kept
-    s2 = LineSplitter(max_line_bytes=64)
-    with pytest.raises(LineTooLongError):
-        s2.feed(b"y" * 65)  # a tail longer than the limit in one read
+    s2: NDJSONDecoder[object] = NDJSONDecoder(object, max_line_bytes=64)
+    s2.feed(b"y" * 65)  # a tail longer than the limit in one read
+    assert isinstance(s2.error, LineTooLongError)
     d = NDJSONDecoder(GenerateResponse, max_line_bytes=64)
     got = d.feed(b'{"response":"ok"}\n{"response":"' + b"z" * 100 + b'"}\n')
     assert [c.response for c in got] == ["ok"]
@@ -103,7 +97,7 @@ def test_line_over_the_limit_raises_without_buffering_more() -> None:
 
 def test_max_line_bytes_must_be_positive() -> None:
     with pytest.raises(ValueError):
-        LineSplitter(max_line_bytes=0)
+        NDJSONDecoder(object, max_line_bytes=0)
 
 
 json_values = st.recursive(
@@ -132,7 +126,6 @@ def test_any_document_cut_anywhere_gives_the_same_records(
     points = sorted({c % (len(doc) + 1) for c in cuts})
     pieces = [doc[a:b] for a, b in zip([0, *points], [*points, len(doc)], strict=True)]
     expected = [json.loads(line) for line in lines]
-    assert [json.loads(line) for line in feed_all(LineSplitter(), pieces)] == expected
     dec: NDJSONDecoder[object] = NDJSONDecoder(object)
     got: list[object] = []
     for p in pieces:

@@ -21,7 +21,7 @@ import pytest
 from ollama_async import ChatResponse, GenerateResponse, MalformedLineError, StreamError
 from ollama_async._streams import ChunkStream, TokenStream
 from ollama_async.audit import disable_audit_log, enable_audit_log
-from ollama_async.testing._memory import MemoryResponse
+from ollama_async.testing._memory import memory_response
 
 from .conftest import chat_line, final_line, gen_line, tokens_for
 
@@ -44,12 +44,14 @@ def cut(data: bytes, size: int) -> list[bytes]:
 
 
 def stream(kind: str, chat: bool, reads: list[bytes]) -> Any:
+    url = "http://mem/api/chat" if chat else "http://mem/api/generate"
+
     async def opener() -> Any:
-        return MemoryResponse(reads)
+        return memory_response(reads, url)
 
     final = ChatResponse if chat else GenerateResponse
     cls = ChunkStream if kind == "stream" else TokenStream
-    return cls(opener, final, 1 << 24, "http://mem/api/chat" if chat else "http://mem/api/generate")
+    return cls(opener, final, 1 << 24, url)
 
 
 def texts(kind: str, chat: bool, got: list[Any]) -> list[str]:

@@ -216,3 +216,18 @@ async def test_bad_input_raises_before_anything_is_sent(
         with pytest.raises(InvalidRequestError) as info:
             ModelRunner(client)  # type: ignore[arg-type]
     assert info.value.field == "ollama_manager" and "Client" in str(info.value)
+
+
+async def test_load_model_config_never_reads_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"secret": 1}')
+    base = tmp_path / "out"
+    outputs = OutputManager(str(base))
+    (base / "configs" / "tiny").mkdir(parents=True)
+    (base / "configs" / "tiny" / "config.json").symlink_to(outside)
+    assert await outputs.load_model_config("tiny") is None
+    (base / "configs" / "qwen3").symlink_to(tmp_path)  # a folder link
+    (tmp_path / "config.json").write_text('{"secret": 2}')
+    assert await outputs.load_model_config("qwen3") is None
+    await outputs.save_model_config("llama3.2", {"temperature": 0.3})
+    assert await outputs.load_model_config("llama3.2") == {"temperature": 0.3}

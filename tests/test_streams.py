@@ -1,8 +1,13 @@
-"""The three streams over real loopback sockets: results, faults, cancellation, no leaks."""
+"""The three streams over real loopback sockets: results, faults, cancellation, no leaks.
+
+The emulator sends exactly the pieces each test scripts (``add_response(chunks=...)``), with
+non-ASCII and control characters among them, and applies the fault the test names.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
@@ -22,49 +27,59 @@ from ollama_async import (
     ThinkingText,
     Timeouts,
 )
+from ollama_async.testing import Emulator, Fault
 
-from .conftest import StreamServer, acquired, final_line, gen_line, tokens_for
+from .conftest import acquired, tokens_for
 
-EXPECTED = "".join(tokens_for(12))
+TOKENS = tokens_for(12)
+EXPECTED = "".join(TOKENS)
 
 
-async def test_stream_generate_yields_typed_chunks_and_final(client: Client) -> None:
+async def test_stream_generate_yields_typed_chunks_and_final(client: Client, emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS)
     s = client.stream("tiny", prompt="hi")
     chunks = [c async for c in s]
     assert all(isinstance(c, GenerateResponse) for c in chunks)
     assert "".join(c.response for c in chunks) == EXPECTED
     assert s.text == EXPECTED
     assert s.final is chunks[-1] and s.final.done and s.final.done_reason == "stop"
-    assert s.final.eval_count == 12 and s.final.context == [1, 2, 3]
-    assert s.final.tokens_per_second == pytest.approx(12 / 0.006982)
+    assert s.final.eval_count == len(TOKENS) and s.final.context
+    assert s.final.eval_duration
+    assert s.final.tokens_per_second == pytest.approx(len(TOKENS) / s.final.eval_duration * 1e9)
 
 
-async def test_stream_chat_with_context_manager(client: Client) -> None:
+async def test_stream_chat_with_context_manager(client: Client, emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS)
     async with client.stream("tiny", messages=[{"role": "user", "content": "hi"}]) as s:
         chunks = [c async for c in s]
     assert all(isinstance(c, ChatResponse) for c in chunks)
     assert s.text == EXPECTED
-    assert s.final is not None and s.final.eval_seconds == pytest.approx(0.006982)
+    assert s.final is not None and s.final.eval_duration
+    assert s.final.eval_seconds == pytest.approx(s.final.eval_duration / 1e9)
 
 
-async def test_stream_tokens_generate_and_chat(client: Client) -> None:
+async def test_stream_tokens_generate_and_chat(client: Client, emu: Emulator) -> None:
+    emu.add_response(endpoint="generate", chunks=TOKENS)
+    emu.add_response(endpoint="chat", chunks=TOKENS)
     gen = client.stream_tokens("tiny", prompt="hi")
-    assert [t async for t in gen] == tokens_for(12)
-    assert gen.final is not None and gen.final.eval_count == 12
+    assert [t async for t in gen] == TOKENS
+    assert gen.final is not None and gen.final.eval_count == len(TOKENS)
     chat = client.stream_tokens("tiny", messages=[{"role": "user", "content": "hi"}])
     assert "".join([t async for t in chat]) == EXPECTED
     assert isinstance(chat.final, ChatResponse)
 
 
-async def test_stream_bytes_concatenation_equals_body(client: Client, server: StreamServer) -> None:
+async def test_stream_bytes_concatenation_equals_body(client: Client, emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS)
     s = client.stream_bytes("tiny", prompt="hi")
     body = b"".join([b async for b in s])
-    sent = b"".join(gen_line(0, t) for t in tokens_for(12)) + final_line(False, 12)
-    assert body == sent
-    assert s.final is not None and s.final.done and s.final.eval_count == 12
+    assert body == emu.requests[-1].response_body
+    assert [json.loads(x)["response"] for x in body.splitlines()][:-1] == TOKENS
+    assert s.final is not None and s.final.done and s.final.eval_count == len(TOKENS)
 
 
-async def test_connection_is_reused_after_a_complete_stream(client: Client) -> None:
+async def test_connection_is_reused_after_a_complete_stream(client: Client, emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS, reusable=True)
     for _ in range(3):
         assert [t async for t in client.stream_tokens("tiny", prompt="hi")]
     connector = client.transport.session().connector
@@ -72,12 +87,22 @@ async def test_connection_is_reused_after_a_complete_stream(client: Client) -> N
     assert sum(len(v) for v in connector._conns.values()) == 1  # one pooled keep-alive conn
 
 
-async def test_whole_generate_and_chat(client: Client, server: StreamServer) -> None:
+async def test_whole_generate_and_chat(client: Client, emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS, reusable=True)
     r = await client.generate("tiny", "hi")
     assert r.response == EXPECTED and r.done
     c = await client.chat("tiny", [{"role": "user", "content": "hi"}])
     assert c.message.content == EXPECTED
-    assert server.records[0].body["stream"] is False
+    assert emu.requests[0].json["stream"] is False
+
+
+FAULTS = {
+    "disconnect_mid_line": Fault(disconnect_mid_line=3),
+    "disconnect_between": Fault(disconnect_after=3),
+    "no_done": Fault(eof_after=3),
+    "error_line": Fault(error_after=3, error_message="the model runner crashed"),
+    "malformed": Fault(malformed_after=3),
+}
 
 
 @pytest.mark.parametrize(
@@ -92,108 +117,106 @@ async def test_whole_generate_and_chat(client: Client, server: StreamServer) -> 
 )
 @pytest.mark.parametrize("kind", ["stream", "stream_tokens", "stream_bytes"])
 async def test_faults_raise_typed_errors_and_keep_partial_text(
-    client: Client, server: StreamServer, mode: str, error: type[Exception], kind: str
+    client: Client, emu: Emulator, mode: str, error: type[Exception], kind: str
 ) -> None:
-    server.mode = mode
+    emu.add_response(chunks=TOKENS, fault=FAULTS[mode])
     got: list[object] = []
     if kind == "stream_bytes" and mode == "malformed":
         # Pass-through never parses the middle of the body: the bytes go on untouched and
         # only the end (done or error line) is checked.
         body = b"".join([b async for b in client.stream_bytes("tiny", prompt="hi")])
-        assert b"this is not json\n" in body
+        assert body == emu.requests[-1].response_body and b"not json" in body
         return
     with pytest.raises(error) as info:
         async for x in getattr(client, kind)("tiny", prompt="hi"):
             got.append(x)
     if kind != "stream_bytes":
-        assert info.value.partial_text == "".join(tokens_for(3))  # type: ignore[attr-defined]
+        assert info.value.partial_text == "".join(TOKENS[:3])  # type: ignore[attr-defined]
         assert len(got) == 3
     if mode == "error_line":
         assert "crashed" in str(info.value)
 
 
-async def test_huge_line_raises_line_too_long(server: StreamServer) -> None:
-    server.mode = "huge_line"
-    async with Client(server.url, max_line_bytes=1024 * 1024) as c:
+async def test_huge_line_raises_line_too_long(emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS, fault=Fault(huge_line_bytes=2 * 1024 * 1024, huge_line_after=3))
+    async with Client(emu.url, max_line_bytes=1024 * 1024) as c:
         with pytest.raises(LineTooLongError) as info:
             async for _ in c.stream_tokens("tiny", prompt="hi"):
                 pass
-        assert info.value.partial_text == "".join(tokens_for(3))
+        assert info.value.partial_text == "".join(TOKENS[:3])
         assert acquired(c) == 0
 
 
-async def test_404_names_the_model_and_500_is_a_server_error(
-    client: Client, server: StreamServer
-) -> None:
-    server.mode = "404"
+async def test_404_names_the_model_and_500_is_a_server_error(client: Client, emu: Emulator) -> None:
     with pytest.raises(ModelNotFoundError) as info:
         async for _ in client.stream("no-such-model", prompt="hi"):
             pass
     assert info.value.model == "no-such-model" and info.value.status == 404
-    server.mode = "500"
+    emu.add_response(status=500, error="llama runner process has terminated")
     with pytest.raises(ServerError) as err:
         await client.generate("tiny", "hi")
     assert "terminated" in str(err.value) and err.value.status == 500
 
 
-async def test_idle_timeout_mid_stream_closes_the_connection(server: StreamServer) -> None:
-    server.mode = "stall"
-    async with Client(server.url, timeouts=Timeouts(idle=0.3), retry=RetryPolicy(retries=0)) as c:
+async def test_idle_timeout_mid_stream_closes_the_connection(emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS, fault=Fault(stall_after=3))
+    async with Client(emu.url, timeouts=Timeouts(idle=0.3), retry=RetryPolicy(retries=0)) as c:
         with pytest.raises(IdleTimeoutError) as info:
             async for _ in c.stream_tokens("tiny", prompt="hi"):
                 pass
-        assert info.value.partial_text == "".join(tokens_for(3))
-        await server.wait_ended(1)
-        assert server.records[0].disconnected
+        assert info.value.partial_text == "".join(TOKENS[:3])
+        await emu.wait_idle()
+        assert emu.requests[0].client_disconnected
         assert acquired(c) == 0
 
 
-async def test_idle_timeout_before_the_first_byte(server: StreamServer) -> None:
-    server.mode = "stall_before_headers"
-    async with Client(server.url, timeouts=Timeouts(idle=0.3), retry=RetryPolicy(retries=0)) as c:
+async def test_idle_timeout_before_the_first_byte(emu: Emulator) -> None:
+    emu.add_response(chunks=TOKENS, fault=Fault(latency=3600))
+    async with Client(emu.url, timeouts=Timeouts(idle=0.3), retry=RetryPolicy(retries=0)) as c:
         with pytest.raises(IdleTimeoutError):
             await c.generate("tiny", "hi")
 
 
+def slow_answer(emu: Emulator) -> None:
+    """500 pieces at 50 per second: the stream is still running when the test leaves it."""
+    emu.tokens_per_second = 50
+    emu.add_response(chunks=tokens_for(500))
+
+
 async def test_break_closes_the_connection_while_the_stream_is_still_held(
-    client: Client, server: StreamServer
+    client: Client, emu: Emulator
 ) -> None:
-    server.delay = 0.02
-    server.tokens = 500
+    slow_answer(emu)
     s = client.stream_tokens("tiny", prompt="hi")  # the caller keeps this reference
     async for _ in s:
         break
-    await server.wait_ended(1, timeout=2)
-    assert server.records[0].disconnected
-    assert s.text == "The"
+    await emu.wait_idle(timeout=2)
+    assert emu.requests[0].client_disconnected
+    assert s.text == tokens_for(1)[0]
     assert acquired(client) == 0
 
 
-async def test_leaving_async_with_early_closes(client: Client, server: StreamServer) -> None:
-    server.delay = 0.02
-    server.tokens = 500
+async def test_leaving_async_with_early_closes(client: Client, emu: Emulator) -> None:
+    slow_answer(emu)
     async with client.stream("tiny", prompt="hi") as s:
         async for _ in s:
             break
-    await server.wait_ended(1, timeout=2)
-    assert server.records[0].disconnected
+    await emu.wait_idle(timeout=2)
+    assert emu.requests[0].client_disconnected
 
 
-async def test_exception_in_loop_body_closes(client: Client, server: StreamServer) -> None:
-    server.delay = 0.02
-    server.tokens = 500
+async def test_exception_in_loop_body_closes(client: Client, emu: Emulator) -> None:
+    slow_answer(emu)
     with pytest.raises(KeyError):
         async for _ in client.stream("tiny", prompt="hi"):
             raise KeyError("consumer failed")
-    await server.wait_ended(1, timeout=2)
-    assert server.records[0].disconnected
+    await emu.wait_idle(timeout=2)
+    assert emu.requests[0].client_disconnected
 
 
-async def test_cancelling_the_consumer_task_closes_at_once(
-    client: Client, server: StreamServer
-) -> None:
-    server.delay = 0.05
-    server.tokens = 500
+async def test_cancelling_the_consumer_task_closes_at_once(client: Client, emu: Emulator) -> None:
+    emu.tokens_per_second = 20
+    emu.add_response(chunks=tokens_for(500))
 
     async def consume() -> None:
         async for _ in client.stream_tokens("tiny", prompt="hi"):
@@ -204,39 +227,17 @@ async def test_cancelling_the_consumer_task_closes_at_once(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await server.wait_ended(1, timeout=1)
-    assert server.records[0].disconnected
+    await emu.wait_idle(timeout=1)
+    assert emu.requests[0].client_disconnected
 
 
-async def test_thinking_pieces_only_when_asked(server: StreamServer) -> None:
-    # A stream whose chunks carry thinking text: handled by patching the token source.
-    import json
-
-    from aiohttp import web
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        for chunk in ({"thinking": "hmm", "response": ""}, {"response": "yes"}):
-            await resp.write(json.dumps(chunk).encode() + b"\n")
-        await resp.write(b'{"response":"","done":true}\n')
-        return resp
-
-    app = web.Application()
-    app.router.add_post("/api/generate", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with Client(f"http://127.0.0.1:{port}") as c:
-            plain = [t async for t in c.stream_tokens("m", prompt="q", think=True)]
-            both = [
-                t async for t in c.stream_tokens("m", prompt="q", think=True, include_thinking=True)
-            ]
-    finally:
-        await runner.cleanup()
+async def test_thinking_pieces_only_when_asked(emu: Emulator) -> None:
+    emu.add_response(model="m", thinking="hmm", text="yes", reusable=True)
+    async with Client(emu.url) as c:
+        plain = [t async for t in c.stream_tokens("m", prompt="q", think=True)]
+        both = [
+            t async for t in c.stream_tokens("m", prompt="q", think=True, include_thinking=True)
+        ]
     assert plain == ["yes"]
     assert both == ["hmm", "yes"] and isinstance(both[0], ThinkingText)
     assert not isinstance(both[1], ThinkingText)
@@ -251,11 +252,11 @@ async def test_a_stream_is_iterated_once(client: Client) -> None:
 
 
 async def test_200_streams_cancelled_at_random_points_leave_nothing(
-    client: Client, server: StreamServer
+    client: Client, emu: Emulator
 ) -> None:
     """Every stream stopped early is seen by the server as a disconnect; nothing leaks."""
-    server.delay = 0.005
-    server.tokens = 40
+    emu.tokens_per_second = 200  # the built-in model's answer, 40 tokens each
+    emu.default_tokens = 40
     rng = random.Random(7)
     tasks_before = client_tasks()
 
@@ -275,13 +276,13 @@ async def test_200_streams_cancelled_at_random_points_leave_nothing(
         tasks[i].cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(r in ("full", "broke") or isinstance(r, asyncio.CancelledError) for r in results)
-    await server.wait_ended(len(server.records), timeout=10)
+    await emu.wait_idle(timeout=10)
     full = results.count("full")
-    completed = [r for r in server.records if r.completed]
-    disconnected = [r for r in server.records if r.disconnected]
+    completed = [r for r in emu.requests if r.completed]
+    disconnected = [r for r in emu.requests if r.client_disconnected]
     # Each request either ran to its end on the server or the server saw the client leave;
     # a few cancelled consumers may be cancelled after the server had written everything.
-    assert len(completed) + len(disconnected) == len(server.records)
+    assert len(completed) + len(disconnected) == len(emu.requests)
     assert full <= len(completed) <= full + 10
     assert len(disconnected) > 50
     await asyncio.sleep(0.05)

@@ -1,18 +1,14 @@
-"""Read the raw HTTP exchanges captured from a real Ollama server (../shared/wire)."""
+"""Read the raw HTTP exchanges captured from a real Ollama server (``tests/captures``)."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-WIRE_DIR = Path(
-    os.environ.get("OLLAMA_WIRE_DIR", Path(__file__).resolve().parents[2] / "shared" / "wire")
-)
+# Kept inside the repository, so a fresh clone runs every capture test (see captures/README.md).
+WIRE_DIR = Path(__file__).resolve().parent / "captures"
 
 
 @dataclass
@@ -31,17 +27,12 @@ class Capture:
 
 
 def capture_names() -> list[str]:
-    if not WIRE_DIR.is_dir():
-        return []
     return sorted(p.stem for p in WIRE_DIR.glob("*.http"))
 
 
 def load_capture(name: str) -> Capture:
     """Parse ``NAME.http``: ``>>>`` request lines, a blank line, then the raw response."""
-    path = WIRE_DIR / f"{name}.http"
-    if not path.exists():
-        pytest.skip(f"capture {name} not available ({WIRE_DIR})")
-    raw = path.read_bytes()
+    raw = (WIRE_DIR / f"{name}.http").read_bytes()  # a missing capture is an error, not a skip
     request_lines: list[bytes] = []
     rest = raw
     while rest.startswith(b">>>"):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ssl as _ssl
 from dataclasses import dataclass
 
-import aiohttp
+import anyio
 
 from .._client import Client
+from .._config import RetryPolicy, Timeouts
+from .._errors import OllamaError, ResponseError
 from .._names import parse_model_name
+from .._transport import Transport
 
 __all__ = ["UpdateStatus", "check_updates"]
 
+_MANIFEST_LIMIT = 4 * 1024 * 1024
 _ACCEPT = (
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.oci.image.manifest.v1+json"
@@ -37,7 +40,7 @@ async def check_updates(
     models: list[str] | None = None,
     insecure: bool = False,
     ssl: bool | _ssl.SSLContext = True,
-    timeout: float = 15.0,
+    timeout: float = 15.0,  # noqa: ASYNC109 - each registry request's limit, not the call's
     concurrency: int = 4,
 ) -> list[UpdateStatus]:
     """Compare each local model's digest (from ``list``) with the manifest its registry serves
@@ -54,27 +57,50 @@ async def check_updates(
     """
     local = {m.name: m.digest for m in (await client.list()).models}
     names = models if models is not None else list(local)
-    sem = asyncio.Semaphore(concurrency)
     scheme = "http" if insecure else "https"
-    limits = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(timeout=limits) as session:
+    limit = anyio.CapacityLimiter(concurrency)
+    registries: dict[str, Transport] = {}
+    results: dict[int, UpdateStatus] = {}
 
-        async def one(name: str) -> UpdateStatus:
-            digest = local.get(name, "").removeprefix("sha256:")
-            if not digest:
-                return UpdateStatus(name, "unknown", "", detail="not a local model")
-            n = parse_model_name(name)
-            url = f"{scheme}://{n.host}/v2/{n.namespace}/{n.model}/manifests/{n.tag}"
-            try:
-                async with sem, session.get(url, headers={"Accept": _ACCEPT}, ssl=ssl) as r:
-                    if r.status != 200:
-                        return UpdateStatus(name, "unknown", digest, detail=f"HTTP {r.status}")
-                    body = await r.read()
-                    remote = r.headers.get("Docker-Content-Digest", "").removeprefix("sha256:")
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                return UpdateStatus(name, "unknown", digest, detail=type(exc).__name__)
-            remote = remote or hashlib.sha256(body).hexdigest()
-            status = "up to date" if remote == digest else "outdated"
-            return UpdateStatus(name, status, digest, remote)
+    def registry(host: str) -> Transport:
+        if host not in registries:
+            registries[host] = Transport(
+                f"{scheme}://{host}", session=None, headers={"Accept": _ACCEPT},
+                timeouts=Timeouts(connect=timeout, idle=timeout, total=timeout),
+                retry=RetryPolicy(retries=0), ssl=ssl, max_connections=concurrency,
+            )  # fmt: skip
+        return registries[host]
 
-        return list(await asyncio.gather(*(one(name) for name in names)))
+    async def one(index: int, name: str) -> None:
+        digest = local.get(name, "").removeprefix("sha256:")
+        if not digest:
+            results[index] = UpdateStatus(name, "unknown", "", detail="not a local model")
+            return
+        n = parse_model_name(name)
+        path = f"/v2/{n.namespace}/{n.model}/manifests/{n.tag}"
+        try:
+            async with limit:
+                resp = await registry(n.host).open("GET", path)
+                try:
+                    body = await resp.read(_MANIFEST_LIMIT)
+                finally:
+                    resp.finish()
+        except ResponseError as exc:
+            results[index] = UpdateStatus(name, "unknown", digest, detail=f"HTTP {exc.status}")
+            return
+        except OllamaError as exc:
+            results[index] = UpdateStatus(name, "unknown", digest, detail=type(exc).__name__)
+            return
+        remote = resp.headers.get("Docker-Content-Digest", "").removeprefix("sha256:")
+        remote = remote or hashlib.sha256(body).hexdigest()
+        status = "up to date" if remote == digest else "outdated"
+        results[index] = UpdateStatus(name, status, digest, remote)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for index, name in enumerate(names):
+                tg.start_soon(one, index, name)
+    finally:
+        for transport in registries.values():
+            await transport.aclose()
+    return [results[i] for i in range(len(names))]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import re
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -16,44 +13,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._errors import InvalidRequestError
+from ._files import (
+    atomic_write,
+    list_files,
+    open_append_inside,
+    remove_inside,
+    safe_name,
+    write_inside,
+)
 
 __all__ = ["OUTPUT_TYPES", "OutputManager", "atomic_write", "safe_name"]
 
 OUTPUT_TYPES = ("outputs", "configs", "results", "reports", "all")
 """What :meth:`OutputManager.list_saved_outputs` can list."""
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(name: str, limit: int = 100) -> str:
-    """A file or folder name derived from ``name`` that cannot leave its folder.
-
-    >>> safe_name("../../etc/passwd"), safe_name("llama3.2:latest"), safe_name("/")
-    ('etc_passwd', 'llama3.2_latest', '_')
-    """
-    cleaned = _UNSAFE.sub("_", name).strip("._")
-    cleaned = re.sub(r"\.{2,}", ".", cleaned)
-    return cleaned[:limit] or "_"
-
-
-def atomic_write(path: Path, data: str | bytes, mode: int | None = None) -> None:
-    """Write a file so that readers see the old or the new content, never a half:
-    a temporary file in the same folder, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class OutputManager:
@@ -71,7 +43,7 @@ class OutputManager:
         print(await outputs.list_saved_outputs("llama3.2"))
     """
 
-    def __init__(self, base_output_dir: str | None = None) -> None:
+    def __init__(self, base_output_dir: str | os.PathLike[str] | None = None) -> None:
         self.base_output_dir = base_output_dir
         self._base: Path | None = None
 
@@ -87,13 +59,13 @@ class OutputManager:
             self._base = Path(folder).resolve()
         return self._base
 
-    def _at(self, output_dir: str | None) -> OutputManager:
+    def _at(self, output_dir: str | os.PathLike[str] | None) -> OutputManager:
         return self if output_dir is None else OutputManager(output_dir)
 
     def _path(self, kind: str, model: str, name: str, ext: str) -> Path:
         folder = self.base_dir / safe_name(kind) / safe_name(model)
-        path = (folder / f"{safe_name(name)}.{ext}").resolve()
-        if self.base_dir not in path.parents:  # defence in depth; safe_name already ensures it
+        path = folder / f"{safe_name(name)}.{ext}"  # not resolved: links are refused, not followed
+        if path.parent.parent.parent != self.base_dir:  # defence in depth; safe_name ensures it
             raise ValueError(f"refusing to write outside {self.base_dir}: {path}")
         return path
 
@@ -102,7 +74,7 @@ class OutputManager:
         return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
     async def _write(self, path: Path, data: str) -> Path:
-        await asyncio.to_thread(atomic_write, path, data)
+        await asyncio.to_thread(write_inside, self.base_dir, path, data)
         return path
 
     async def save_output(
@@ -169,8 +141,7 @@ class OutputManager:
                     await write(r)
         """
         path = self._path("results", "batches", name, "jsonl")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        f: TextIO = await asyncio.to_thread(open, path, "a", encoding="utf-8")
+        f: TextIO = await asyncio.to_thread(open_append_inside, self.base_dir, path)
 
         def write_line(line: str) -> None:
             f.write(line + "\n")
@@ -199,9 +170,8 @@ class OutputManager:
     ) -> dict[str, Any] | None:
         """A configuration saved by :meth:`save_model_config`, or None if there is none."""
         path = self._path("configs", model_name, config_name or "config", "json")
-        try:
-            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-        except FileNotFoundError:
+        text = await asyncio.to_thread(self._read_listed, path)
+        if text is None:
             return None
         loaded = json.loads(text)
         return loaded if isinstance(loaded, dict) else None
@@ -222,6 +192,17 @@ class OutputManager:
         path = target._path("reports", "comparisons", self._stamp(), "json")
         return await target._write(path, json.dumps(comparison_results, indent=2, default=str))
 
+    def _read_listed(self, path: Path) -> str | None:
+        # Found through list_files (which never follows a link) and opened without following
+        # one, so a link planted in the folder cannot make this read a file outside it.
+        wanted = path.relative_to(self.base_dir).parts
+        for entry in list_files(self.base_dir, 3):
+            if entry.parts == wanted:
+                fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                with os.fdopen(fd, encoding="utf-8") as f:
+                    return f.read()
+        return None
+
     async def list_saved_outputs(
         self,
         model_name: str | None = None,
@@ -241,21 +222,16 @@ class OutputManager:
         self, model: str | None, kind: str | None, since: float | None
     ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        if not self.base_dir.exists():
-            return out
-        for path in self.base_dir.glob("*/*/*"):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            file_kind, file_model = path.parent.parent.name, path.parent.name
+        for entry in list_files(self.base_dir, 3):  # never through a link (runner/_files.py)
+            file_kind, file_model, _ = entry.parts
             if kind is not None and file_kind != safe_name(kind):
                 continue
             if model is not None and file_model != safe_name(model):
                 continue
-            st = path.stat()
-            if since is not None and st.st_mtime < since:
+            if since is not None and entry.modified < since:
                 continue
-            out.append({"path": path, "kind": file_kind, "model": file_model,
-                        "size": st.st_size, "modified": st.st_mtime})  # fmt: skip
+            out.append({"path": entry.path, "kind": file_kind, "model": file_model,
+                        "size": entry.size, "modified": entry.modified})  # fmt: skip
         return sorted(out, key=lambda e: e["modified"], reverse=True)
 
     async def get_output_stats(self) -> dict[str, Any]:
@@ -276,8 +252,9 @@ class OutputManager:
         removed = 0
         for f in await self.list_saved_outputs(output_type="all"):
             if f["modified"] < cutoff:
-                await asyncio.to_thread(f["path"].unlink)
-                removed += 1
+                removed += await asyncio.to_thread(
+                    remove_inside, self.base_dir, f["path"], older_than=cutoff
+                )
         return removed
 
 
