@@ -65,8 +65,8 @@ def prune(
     >>> from ollama_async.types import ModelInfo
     >>> old = ModelInfo(name="old:latest", modified_at="2020-01-01T00:00:00Z")
     >>> new = ModelInfo(name="new:latest", modified_at="2999-01-01T00:00:00Z")
-    >>> [m.name for m in prune([old, new], [], days=30)]
-    ['old:latest']
+    >>> print(*[m.name for m in prune([old, new], [], days=30)])
+    old:latest
     """
     if not isinstance(days, int | float) or isinstance(days, bool) or not days >= 0:
         raise InvalidRequestError("days", f"must be a number of days >= 0, not {days!r}")
