@@ -643,7 +643,7 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=20_000)
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="small numbers, one rep")
-    ap.add_argument("--only", default="stream,micro,breakdown,ttft,rss,concurrent,batch")
+    ap.add_argument("--only", default="stream,micro,breakdown,ttft,rss,concurrent,batch,compat")
     ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     ap.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
@@ -683,6 +683,10 @@ def main() -> None:
             verdicts += section_rss(url, 100_000 if args.quick else 1_000_000)
         if "concurrent" in only:
             run_loop(section_concurrent(url, 100 if args.quick else 1000, 200))
+        if "compat" in only:
+            from benchmarks import compat
+
+            verdicts += run_loop(compat.section(url, args.chunks, 3 if args.quick else 5))
     if "batch" in only:
         with load_servers(2) as (url, procs):
             verdicts += run_loop(

@@ -5,7 +5,8 @@ tree, the common wire types, configuration, the batch runner and the host pool. 
 lives in namespaces: :mod:`ollama_async.types` (every wire type), :mod:`ollama_async.manage`
 (model management, the ``ollama`` executable, update checks, hardware fit),
 :mod:`ollama_async.runner` (the seed specification's runner, outputs and config),
-:mod:`ollama_async.testing` (the emulator), :mod:`ollama_async.cli`,
+:mod:`ollama_async.testing` (the emulator), :mod:`ollama_async.compat` (the official
+client's names: ``AsyncClient`` is also here), :mod:`ollama_async.cli`,
 :mod:`ollama_async.fastapi`, :mod:`ollama_async.ray` and :mod:`ollama_async.audit`.
 
 Example::
@@ -32,6 +33,7 @@ from ._api_types import (
 )
 from ._batch import BatchResult, BatchRunner, Done, Failed, run_batch, send_to
 from ._client import Client
+from ._compat import AsyncClient, RequestError
 from ._config import RetryPolicy, Timeouts
 from ._errors import (
     BadRequestError,
@@ -74,6 +76,7 @@ from ._types import ChatResponse, GenerateResponse, Message, Tool, ToolCall
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncClient",
     "BadRequestError",
     "BatchResult",
     "BatchRunner",
@@ -114,6 +117,7 @@ __all__ = [
     "ProtocolError",
     "PullProgress",
     "RateLimitError",
+    "RequestError",
     "ResponseError",
     "ResponseTooLargeError",
     "RetryPolicy",

@@ -187,6 +187,12 @@ class ResponseError(OllamaError):
         self.error = error
         self.url = url
 
+    @property
+    def status_code(self) -> int:
+        """``status`` under the official client's name (``except ResponseError as e:
+        e.status_code`` keeps working after the switch)."""
+        return self.status
+
 
 class BadRequestError(ResponseError):
     """400: the server refused the request (bad JSON, unsupported capability, …)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -10,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 import msgspec
 
 from ._api_types import (
@@ -272,12 +272,12 @@ class ModelAPI:
             digest = await client.upload_blob("model.gguf")
         """
         try:
-            digest = await asyncio.to_thread(file_digest, path)
+            digest = await anyio.to_thread.run_sync(file_digest, path)
         except OSError as exc:
             raise InvalidRequestError("path", f"cannot read {os.fspath(path)!r}: {exc}") from None
         if await self.blob_exists(digest):
             return digest
-        f = await asyncio.to_thread(open, path, "rb")
+        f = await anyio.to_thread.run_sync(open, path, "rb")
         try:
             resp = await self._transport.open(
                 "POST",

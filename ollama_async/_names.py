@@ -8,7 +8,7 @@ The tag defaults to ``latest``, the namespace to ``library`` and the host to
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ._errors import InvalidRequestError
@@ -19,9 +19,13 @@ DEFAULT_REGISTRY = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 
-_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,349}(:[0-9]{1,5})?")
+# The server's rules (types/model/name.go): a part starts with a letter, digit or ``_`` and
+# goes on with those and ``-``, ``_``, ``.``; a namespace has no ``.``; only the host may
+# hold ``:`` (its port). Lengths: host 1-350, the others 1-80.
+_MODEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
+_TAG = _MODEL
+_HOST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +41,17 @@ class ModelName:
     'example.com:5000/me/mine:v1'
     >>> parse_model_name("gpt-oss:120b:cloud").tag  # where it runs is not part of the name
     '120b'
+    >>> n = parse_model_name("http://localhost:5000/me/_mine:v1")
+    >>> n.scheme, n.host, n.model
+    ('http', 'localhost:5000', '_mine')
     """
 
     host: str
     namespace: str
     model: str
     tag: str
+    scheme: str = field(default="https", compare=False)
+    """How the registry is reached (``http://host/ns/m`` for a plain-HTTP registry)."""
 
     @property
     def full(self) -> str:
@@ -69,15 +78,20 @@ def parse_model_name(name: str) -> ModelName:
     >>> parse_model_name("../etc/passwd")
     Traceback (most recent call last):
     ...
-    ollama_async.InvalidRequestError: model: invalid model name '../etc/passwd'
+    ollama_async.InvalidRequestError: model: invalid host '..' in '../etc/passwd'
     """
-    if not name or name != name.strip() or ".." in name:
+    if not name or name != name.strip():
         raise InvalidRequestError("model", f"invalid model name {name!r}")
     rest, tag = name, DEFAULT_TAG
     # The server reads a trailing ":cloud" or ":local" after a tag as where the model runs.
     last = rest[rest.rfind("/") + 1 :]
     if last.count(":") == 2 and last.endswith((":cloud", ":local")):
         rest = rest.rsplit(":", 1)[0]
+    scheme, sep, after = rest.partition("://")
+    if sep and scheme in ("http", "https") and after.count("/") == 2:
+        rest = after
+    else:
+        scheme = "https"
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
@@ -90,13 +104,13 @@ def parse_model_name(name: str) -> ModelName:
     model = parts[-1]
     for value, what, pattern in (
         (host, "host", _HOST),
-        (namespace, "namespace", _PART),
-        (model, "model", _PART),
+        (namespace, "namespace", _NAMESPACE),
+        (model, "model", _MODEL),
         (tag, "tag", _TAG),
     ):
         if not pattern.fullmatch(value):
             raise InvalidRequestError("model", f"invalid {what} {value!r} in {name!r}")
-    return ModelName(host, namespace, model, tag)
+    return ModelName(host, namespace, model, tag, scheme)
 
 
 def normalize_model_name(name: str) -> str:

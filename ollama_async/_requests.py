@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import binascii
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Union
@@ -12,6 +10,8 @@ from typing import TYPE_CHECKING, Any, TypedDict, Union
 import msgspec
 
 from ._errors import InvalidRequestError
+from ._images import is_base64 as _is_base64
+from ._images import normalize_images
 from ._names import parse_model_name
 from ._options import Options, check_options
 from ._types import ChatRequest, GenerateRequest, KeepAlive, Message, ThinkLevel, Tool
@@ -228,16 +228,6 @@ class _Path(str):
     __slots__ = ()
 
 
-def _is_base64(text: str) -> bool:
-    if len(text) < 4 or len(text) % 4:
-        return False
-    try:
-        base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
-
-
 async def encode_images(request: GenerateRequest | ChatRequest) -> None:
     """Read image files named in the request (off the event loop) and base64 them."""
     lists: list[list[Any]] = []
@@ -247,16 +237,4 @@ async def encode_images(request: GenerateRequest | ChatRequest) -> None:
     else:
         lists.extend(m.images for m in request.messages if m.images)
     for images in lists:
-        for i, img in enumerate(images):
-            if isinstance(img, os.PathLike | _Path):
-                images[i] = await asyncio.to_thread(_read_b64, os.fspath(img), i)
-
-
-def _read_b64(path: str, index: int) -> str:
-    try:
-        with open(path, "rb") as f:
-            return base64.b64encode(f.read()).decode("ascii")
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"images[{index}]", f"cannot read image file {path!r}: {exc.strerror}"
-        ) from None
+        await normalize_images(images)  # also a Message built by hand: paths, bytes, base64

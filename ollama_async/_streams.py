@@ -191,6 +191,17 @@ class BaseStream(Generic[T, F]):
     async def _reader(self, decoder: Decoder[Any]) -> Reader[Any]:
         return Reader(await self._start(), decoder, self._missing_end)
 
+    async def _records(self, reader: Reader[Any]) -> tuple[list[Any], str | None]:
+        """The next read's generate/chat records, with a last ``{"error": …}`` record taken
+        off and returned apart (it is raised after the records before it are used)."""
+        items = await reader.next()
+        if len(self._pieces) > _COMPACT_AT:
+            self._compact()
+        error = items[-1].error
+        if error is not None:
+            items.pop()
+        return items, error
+
     async def _complete(self, final: Any) -> None:
         """The final record came: keep it, and give the body a moment to end."""
         self.final = final
@@ -231,17 +242,13 @@ class ChunkStream(BaseStream[F, F]):
         self._type = type
 
     async def _iterate(self) -> AsyncGenerator[F, None]:
-        chat = self._type is not GenerateResponse
+        chat = not issubclass(self._type, GenerateResponse)
         pieces = self._pieces
         keep = pieces.append
         try:
             reader = await self._reader(NDJSONDecoder(self._type, self._max_line_bytes))
             while True:
-                items = await reader.next()
-                if len(pieces) > _COMPACT_AT:
-                    self._compact()
-                if (error := items[-1].error) is not None:
-                    items.pop()
+                items, error = await self._records(reader)
                 for item in items:
                     keep(item.message.content if chat else item.response)
                     yield item
@@ -281,7 +288,7 @@ class TokenStream(BaseStream[str, F]):
         self._thinking = thinking
 
     async def _iterate(self) -> AsyncGenerator[str, None]:
-        chat = self._final_type is not GenerateResponse
+        chat = not issubclass(self._final_type, GenerateResponse)
         lean: type[Any] = _ChatText if chat else _GenerateText
         thinking = self._thinking
         pieces = self._pieces
@@ -290,11 +297,7 @@ class TokenStream(BaseStream[str, F]):
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(lean, self._max_line_bytes)
             reader = await self._reader(decoder)
             while True:
-                items = await reader.next()
-                if len(pieces) > _COMPACT_AT:
-                    self._compact()
-                if (error := items[-1].error) is not None:
-                    items.pop()
+                items, error = await self._records(reader)
                 for item in items:
                     part = item.message if chat else item
                     if part is not None:

@@ -172,7 +172,7 @@ def test_a_bad_ollama_host_is_a_usage_error(cli: CLI, monkeypatch: pytest.Monkey
 
 def test_a_password_in_the_host_is_never_printed(cli: CLI) -> None:
     r = cli("--host", f"http://me:s3cret@127.0.0.1:{free_port()}", "list")
-    assert r.code == 3 and "me:***@" in r.err and "s3cret" not in r.err
+    assert r.code == 3 and "s3cret" not in r.err and "127.0.0.1" in r.err
 
 
 # -- generate --------------------------------------------------------------------------------

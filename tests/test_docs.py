@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "ollama_async.fastapi",
     "ollama_async.ray",
     "ollama_async.audit",
+    "ollama_async.compat",
 ]
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -358,3 +361,22 @@ async def test_a_done_line_without_its_newline_ends_the_stream(
     else:
         assert s.text == "ab"
         assert len(got) == (3 if kind == "stream" else 2)
+
+
+@pytest.mark.skipif(
+    os.environ.get("AIOHTTP_NO_EXTENSIONS") == "1", reason="this run is the pure-Python one"
+)
+async def test_the_fault_matrix_holds_with_aiohttp_pure_python_parser() -> None:
+    """Every row above again, with aiohttp's pure-Python HTTP parser (it is chosen when
+    aiohttp is imported, so the rows run in a child process)."""
+    env = {**os.environ, "AIOHTTP_NO_EXTENSIONS": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
+        "-k", "not pure_python_parser",
+        cwd=Path(__file__).parents[1], env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    report = out.decode(errors="replace")
+    assert proc.returncode == 0, report[-4000:]
+    assert "[100%]" in report and "F" not in report.split("[100%]")[0].replace("FAILED", "")

@@ -13,9 +13,9 @@ import ollama_async
 PACKAGE = Path(ollama_async.__file__).parent
 
 TOP_LEVEL = {
-    # the client and its streams
-    "Client", "ChunkStream", "TokenStream", "ByteStream", "ProgressStream", "EventStream",
-    "ThinkingText", "OpenAIClient",
+    # the client and its streams; the official client's surface on it
+    "AsyncClient", "RequestError", "Client", "ChunkStream", "TokenStream", "ByteStream",
+    "ProgressStream", "EventStream", "ThinkingText", "OpenAIClient",
     # the error tree
     "OllamaError", "InvalidRequestError", "ConfigError", "ClientClosedError",
     "StreamMisuseError", "OllamaConnectionError", "ServerUnreachableError", "TLSError",
@@ -71,7 +71,8 @@ def test_the_top_level_is_exactly_the_core() -> None:
         assert hasattr(ollama_async, name), name
 
 
-NAMESPACES = ["ollama_async", "ollama_async.types", "ollama_async.manage", "ollama_async.runner"]
+NAMESPACES = ["ollama_async", "ollama_async.types", "ollama_async.manage", "ollama_async.runner",
+              "ollama_async.compat"]  # fmt: skip
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)

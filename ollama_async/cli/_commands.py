@@ -4,9 +4,10 @@ embed. Every handler writes its result to ``io.out`` and anything else to ``io.e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any, TextIO
+
+import anyio
 
 from .._client import Client
 from .._errors import InvalidRequestError
@@ -70,7 +71,7 @@ async def read_prompt(words: list[str], stdin: TextIO) -> str:
         if stdin.isatty():
             raise InvalidRequestError("prompt", "give a prompt, or pipe one in (or use '-')")
         words = ["-"]
-    piped = await asyncio.to_thread(stdin.read) if "-" in words else ""
+    piped = await anyio.to_thread.run_sync(stdin.read) if "-" in words else ""
     prompt = " ".join(piped.strip() if w == "-" else w for w in words)
     if not prompt.strip():
         raise InvalidRequestError("prompt", "the prompt is empty")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 from typing import Any, TextIO
 
+import anyio
+
 from .._batch import BatchRunner
 from .._client import Client
 from .._config import RetryPolicy, Timeouts
-from .._errors import InvalidRequestError, OllamaError
+from .._errors import InvalidRequestError
 from ._commands import pull_with_progress, stream_text
 from ._registry import (
     Arg,
@@ -28,14 +29,10 @@ from ._views import batch_progress, write_table
 __all__: list[str] = []
 
 
-async def _server_answers(url: str, timeout: float = 1.0) -> bool:
-    quick = Timeouts(connect=timeout, idle=timeout)
+async def _server_answers(url: str, within: float = 1.0) -> bool:
+    quick = Timeouts(connect=within, idle=within, total=within)
     async with Client(url, timeouts=quick, retry=RetryPolicy(retries=0)) as probe:
-        try:
-            await asyncio.wait_for(probe.version(), timeout)
-        except (OllamaError, asyncio.TimeoutError):
-            return False
-    return True
+        return await probe.is_running()
 
 
 @command("demo", "stream, batch and pull: against the server if one answers within 1 s, "
@@ -150,10 +147,10 @@ def _record(r: Any) -> dict[str, Any]:
     Arg("--output", default=None, metavar="FILE", help="write the results here, not stdout"),
 )  # fmt: skip
 async def batch(args: argparse.Namespace, io: Streams) -> int:
-    items = _parse_items(await asyncio.to_thread(_read_lines, args.input, io.stdin))
+    items = _parse_items(await anyio.to_thread.run_sync(_read_lines, args.input, io.stdin))
     if not items:
         raise InvalidRequestError("input", f"{args.input!r} holds no prompt")
-    sink = await asyncio.to_thread(_open_output, args.output) if args.output else io.out
+    sink = await anyio.to_thread.run_sync(_open_output, args.output) if args.output else io.out
     try:
         with batch_progress(io.err, len(items)) as progress:
             async with open_client(args) as client:
