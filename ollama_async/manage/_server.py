@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+import anyio
+
 from .._errors import ServerUnreachableError
 from ._executable import ExecutableNotFoundError
 
@@ -77,8 +79,8 @@ class ServerProcess:
         if child is None or child.returncode is not None:
             return
         child.terminate()
-        try:
-            await asyncio.wait_for(child.wait(), 5.0)
-        except asyncio.TimeoutError:
+        with anyio.move_on_after(5.0):
+            await child.wait()
+        if child.returncode is None:
             child.kill()
             await child.wait()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
+
+import anyio
 
 from .._errors import InvalidRequestError
 from ._files import (
@@ -74,7 +76,7 @@ class OutputManager:
         return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
     async def _write(self, path: Path, data: str) -> Path:
-        await asyncio.to_thread(write_inside, self.base_dir, path, data)
+        await anyio.to_thread.run_sync(write_inside, self.base_dir, path, data)
         return path
 
     async def save_output(
@@ -141,7 +143,7 @@ class OutputManager:
                     await write(r)
         """
         path = self._path("results", "batches", name, "jsonl")
-        f: TextIO = await asyncio.to_thread(open_append_inside, self.base_dir, path)
+        f: TextIO = await anyio.to_thread.run_sync(open_append_inside, self.base_dir, path)
 
         def write_line(line: str) -> None:
             f.write(line + "\n")
@@ -150,7 +152,9 @@ class OutputManager:
 
         async def write(result: Any) -> None:
             record = result.to_dict() if hasattr(result, "to_dict") else _jsonable(result)
-            await asyncio.to_thread(write_line, json.dumps(record, ensure_ascii=False, default=str))
+            await anyio.to_thread.run_sync(
+                write_line, json.dumps(record, ensure_ascii=False, default=str)
+            )
 
         try:
             yield write
@@ -170,7 +174,7 @@ class OutputManager:
     ) -> dict[str, Any] | None:
         """A configuration saved by :meth:`save_model_config`, or None if there is none."""
         path = self._path("configs", model_name, config_name or "config", "json")
-        text = await asyncio.to_thread(self._read_listed, path)
+        text = await anyio.to_thread.run_sync(self._read_listed, path)
         if text is None:
             return None
         loaded = json.loads(text)
@@ -216,7 +220,7 @@ class OutputManager:
             raise InvalidRequestError("output_type", f"must be one of {OUTPUT_TYPES}, "
                                                      f"not {output_type!r}")  # fmt: skip
         kind = None if output_type == "all" else output_type
-        return await asyncio.to_thread(self._list, model_name, kind, since)
+        return await anyio.to_thread.run_sync(self._list, model_name, kind, since)
 
     def _list(
         self, model: str | None, kind: str | None, since: float | None
@@ -252,8 +256,8 @@ class OutputManager:
         removed = 0
         for f in await self.list_saved_outputs(output_type="all"):
             if f["modified"] < cutoff:
-                removed += await asyncio.to_thread(
-                    remove_inside, self.base_dir, f["path"], older_than=cutoff
+                removed += await anyio.to_thread.run_sync(
+                    partial(remove_inside, self.base_dir, f["path"], older_than=cutoff)
                 )
         return removed
 
