@@ -1,12 +1,9 @@
-"""Model management, structured outputs, tools, retries, and the manager, on the emulator."""
+"""Model management, structured outputs, tools and retries, on the emulator (the manager:
+test_seed_manager.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import stat
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -19,10 +16,9 @@ from ollama_async import (
     InvalidRequestError,
     InvalidResponseError,
     RetryPolicy,
-    ServerUnreachableError,
 )
 from ollama_async._models import file_digest
-from ollama_async.manage import OllamaManager, normalize_model_name, parse_model_name, same_model
+from ollama_async.manage import normalize_model_name, parse_model_name, same_model
 from ollama_async.testing import Emulator, Fault
 
 from .conftest import acquired
@@ -163,92 +159,6 @@ def test_model_name_rules() -> None:
     for bad in ("", "a b", "../x", "a/b/c/d", "x:", "-x"):
         with pytest.raises(InvalidRequestError):
             parse_model_name(bad)
-
-
-async def test_manager_names_stats_and_ensure(emu: Emulator) -> None:
-    async with OllamaManager(emu.url) as m:
-        assert await m.is_running()
-        assert await m.is_model_available("llama3.2")
-        assert await m.is_model_available("registry.ollama.ai/library/llama3.2:latest")
-        assert not await m.is_model_available("llama3.2:70b")
-        info = await m.get_model_by_name("tiny")
-        assert info is not None and info.name == "tiny:latest"
-        before = await m.get_model_stats()
-        await m.client.copy("llama3.2", "llama-copy")
-        await m.client.create("pirate", from_="llama3.2", system="Arr")
-        after = await m.get_model_stats()
-        assert after.count == before.count + 2
-        # A copy and a model built FROM the same weights add (almost) nothing on disk.
-        assert after.disk_size == before.disk_size
-        assert after.total_size > before.total_size
-        assert sum(after.by_family.values()) == after.total_size
-        seen: list[str] = []
-        got = await m.ensure_model("example/new-one", on_progress=lambda p: seen.append(p.status))
-        assert got.name == "example/new-one:latest" and seen[-1] == "success"
-        n = len(emu.requests)
-        await m.ensure_model("example/new-one")  # present: nothing pulled
-        assert not any(r.path == "/api/pull" for r in emu.requests[n:])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stand_in_ollama(tmp_path: Path) -> Path:
-    """An `ollama` executable whose `serve` starts the emulator on OLLAMA_HOST's port."""
-    exe = tmp_path / "ollama"
-    exe.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys\n"
-        "assert sys.argv[1:] == ['serve'], sys.argv\n"
-        "port = os.environ['OLLAMA_HOST'].rsplit(':', 1)[1]\n"
-        f"os.execv({sys.executable!r}, [{sys.executable!r}, '-m', 'ollama_async.testing',"
-        " '--port', port])\n"
-    )
-    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    return exe
-
-
-async def test_auto_start_starts_and_stops_only_its_own_child(tmp_path: Path) -> None:
-    exe = stand_in_ollama(tmp_path)
-    url = f"http://127.0.0.1:{free_port()}"
-    os.environ.setdefault("PYTHONPATH", str(ROOT))
-    manager = OllamaManager(url, auto_start_server=True, ollama_path=str(exe), start_timeout=20)
-    await manager.start()
-    assert manager.started_server and await manager.is_running()
-    assert await manager.is_model_available("llama3.2")
-    await manager.cleanup()
-    assert not manager.started_server
-    async with Client(url, retry=RetryPolicy(retries=0)) as probe:
-        assert not await probe.is_running()  # the child is gone
-
-
-async def test_auto_start_never_touches_a_server_it_did_not_start(
-    emu: Emulator, tmp_path: Path
-) -> None:
-    exe = stand_in_ollama(tmp_path)
-    async with OllamaManager(emu.url, auto_start_server=True, ollama_path=str(exe)) as m:
-        assert not m.started_server
-    async with Client(emu.url) as c:
-        assert await c.is_running()
-
-
-async def test_auto_start_without_an_executable_says_so(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    m = OllamaManager(url, auto_start_server=True, ollama_path=None)
-    m.client.transport.retry = RetryPolicy(retries=0)
-    old = os.environ.get("PATH", "")
-    os.environ["PATH"] = str(tmp_path)
-    try:
-        with pytest.raises(ServerUnreachableError) as info:
-            await m.start()
-    finally:
-        os.environ["PATH"] = old
-        await m.cleanup()
-    assert "no `ollama` executable" in str(info.value)
-    await asyncio.sleep(0)
 
 
 async def test_hardware_fit_from_show_and_the_machine(emu: Emulator) -> None:

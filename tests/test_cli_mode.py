@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from ollama_async import ModelNotFoundError, ProgressResponse
-from ollama_async.manage import OllamaManager
+from ollama_async import ModelNotFoundError, ProgressResponse, ResponseError
+from ollama_async._settings import OllamaConfig
+from ollama_async.manage import (
+    CommandModelNotFoundError,
+    ExecutableNotFoundError,
+    OllamaCLI,
+    OllamaCommandError,
+    OllamaManager,
+    OllamaModel,
+)
 from ollama_async.manage._executable import parse_size
-from ollama_async.types import ModelInfo
 
 STAND_IN = r"""
 import json, sys, time
@@ -46,6 +53,8 @@ elif cmd == "rm":
     del models[full(args[0])]; save(); print(f"deleted '{args[0]}'")
 elif cmd == "run":
     print("The sky is blue because of Rayleigh scattering.")
+elif cmd == "cp":
+    print("Error: something unexpected broke", file=sys.stderr); sys.exit(3)
 else:
     sys.exit(2)
 """
@@ -60,16 +69,16 @@ def ollama_exe(tmp_path: Path) -> str:
 
 
 async def test_list_pull_delete_and_run_through_the_executable(ollama_exe: str) -> None:
-    m = OllamaManager(use_http_api=False, ollama_path=ollama_exe)
+    # No server here: auto-start off, the executable does the work (the seed's use_http_api).
+    config = OllamaConfig(auto_start_server=False)
+    m = OllamaManager(ollama_exe, False, use_http_api=False, config=config)
     try:
         assert await m.is_running()
         models = await m.list_models()
-        assert models == [ModelInfo(name="llama3.2:latest", model="llama3.2:latest",
-                                    digest="a80c4f17acd5", size=2_000_000_000,
-                                    modified_at="3 weeks ago")]  # fmt: skip
+        assert models == [OllamaModel(name="llama3.2:latest", id="a80c4f17acd5",
+                                      size=2_000_000_000, modified="3 weeks ago")]  # fmt: skip
         seen: list[ProgressResponse] = []
-        final = await m.download_model("qwen3", on_progress=seen.append)
-        assert final.status == "success"
+        assert await m.download_model("qwen3", on_progress=seen.append) is True
         layer = [p for p in seen if p.digest]
         assert [p.completed for p in layer] == [0, 500_000_000, 1_300_000_000]  # "0.5 GB"
         assert all(p.total == 1_300_000_000 and p.digest == "dde5aa3fc5ff" for p in layer)
@@ -80,18 +89,38 @@ async def test_list_pull_delete_and_run_through_the_executable(ollama_exe: str) 
             "success",
         ]
         assert await m.is_model_available("qwen3")
-        answer = await m.run_model("qwen3", "Why is the sky blue?")
-        assert answer.done and "Rayleigh" in answer.response
+        answer = await m.run_model("qwen3", "Why is the sky blue?", save_output=False)
+        assert answer.success and "Rayleigh" in answer.response
         await m.delete_model("qwen3")
         assert not await m.is_model_available("qwen3")
-        with pytest.raises(ModelNotFoundError):
+        with pytest.raises(ModelNotFoundError) as info:
             await m.delete_model("qwen3")
-        with pytest.raises(Exception, match="does not exist"):
-            await m.download_model("missing-model")
+        err = info.value
+        # Typed from the command's message, with the command's facts; no invented URL.
+        assert isinstance(err, CommandModelNotFoundError) and err.model == "qwen3"
+        assert err.command == ("rm", "qwen3") and err.returncode == 1 and err.url == ""
+        assert await m.download_model("missing-model") is False
+        assert isinstance(m.last_error, ModelNotFoundError)
+        assert "does not exist" in str(m.last_error)
         stats = await m.get_model_stats()
-        assert stats.count == 1 and stats.total_size == 2_000_000_000
+        assert stats["total_models"] == 1 and stats["total_size"] == 2_000_000_000
     finally:
         await m.cleanup()
+
+
+async def test_command_failures_are_command_errors_not_http_errors(ollama_exe: str) -> None:
+    cli = OllamaCLI(ollama_exe)
+    with pytest.raises(OllamaCommandError) as info:
+        await cli._run("cp", "a", "b")
+    assert not isinstance(info.value, ResponseError)
+    assert info.value.returncode == 3 and "unexpected broke" in info.value.stderr
+    missing = OllamaCLI("/no/such/ollama")
+    with pytest.raises(ExecutableNotFoundError) as gone:
+        await missing.list_models()
+    assert gone.value.executable == "/no/such/ollama" and "/no/such/ollama" in str(gone.value)
+    with pytest.raises(ExecutableNotFoundError):
+        async for _ in missing.pull("qwen3"):
+            pass
 
 
 def test_sizes_as_ollama_prints_them() -> None:

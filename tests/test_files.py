@@ -174,7 +174,7 @@ def test_list_stats_and_cleanup_never_follow_a_link(fd_steps: bool, nodes: list[
         expected = _expected(base)
         before = _snapshot(root)
         outputs = OutputManager(base)
-        listed = asyncio.run(outputs.list_saved_outputs())
+        listed = asyncio.run(outputs.list_saved_outputs(output_type="all"))
         assert {tuple(Path(e["path"]).relative_to(base).parts) for e in listed} == expected
         stats = asyncio.run(outputs.get_output_stats())
         assert stats["count"] == len(expected)
@@ -271,8 +271,8 @@ async def test_output_manager_writes_never_go_through_links(tmp_path: Path, fd_s
     (base / "outputs").symlink_to(outside)
     with pytest.raises(OSError):
         await outputs.save_output("tiny", "p", "r")
-    (base / "batches" / "all").mkdir(parents=True)
-    os.mkfifo(base / "batches" / "all" / "run.jsonl")  # would block an open for writing
+    (base / "results" / "batches").mkdir(parents=True)
+    os.mkfifo(base / "results" / "batches" / "run.jsonl")  # would block an open for writing
     with pytest.raises(OSError):
         async with outputs.batch_writer("run"):
             pass

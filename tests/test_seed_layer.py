@@ -1,67 +1,94 @@
-"""The seed spec's layer: ExecutionOptions presets, ModelRunner, OutputManager, ConfigManager."""
+"""The seed spec's runner layer: ExecutionOptions presets, ModelRunner, OutputManager."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import stat
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from ollama_async import Client, ConfigError
-from ollama_async.runner._outputs import OutputManager, safe_name
-from ollama_async.runner._presets import PRESETS, ExecutionOptions
-from ollama_async.runner._runner import CONTEXT_LAYOUT, ModelExecutionResult, ModelRunner
-from ollama_async.runner._settings import ConfigManager, default_config_path
+from ollama_async import Client, InvalidRequestError, ModelNotFoundError
+from ollama_async.runner import (
+    PRESETS,
+    ExecutionOptions,
+    ModelExecutionResult,
+    ModelRunner,
+    OllamaConfig,
+    OllamaManager,
+    OutputManager,
+    StreamingChunk,
+    preset,
+)
+from ollama_async.runner._outputs import safe_name
+from ollama_async.runner._runner import CONTEXT_LAYOUT
 from ollama_async.testing import Emulator, Fault
 
 
 @pytest.fixture
-async def runner() -> AsyncIterator[tuple[ModelRunner, Emulator]]:
+async def runner(tmp_path: Path) -> AsyncIterator[tuple[ModelRunner, Emulator]]:
     emu = Emulator(tokens_per_second=500)
-    async with emu as url, Client(url) as client:
-        yield ModelRunner(client), emu
+    async with emu as url:
+        config = OllamaConfig(base_url=url, output_dir=str(tmp_path / "out"))
+        manager = OllamaManager(config=config)
+        yield ModelRunner(manager), emu
+        await manager.cleanup()
 
 
-def test_presets_map_to_request_fields() -> None:
+def test_defaults_and_presets_are_the_seeds() -> None:
     assert set(PRESETS) == {"fast", "creative", "balanced", "precise", "long_form"}
-    fields = ExecutionOptions.long_form().request_fields()
+    creative = preset("creative")
+    assert (creative.temperature, creative.max_tokens) == (0.9, 1024)
+    assert preset("balanced") == ExecutionOptions()
+    fields = preset("long_form").request_fields()
     assert fields["options"]["num_predict"] == 4096 and fields["options"]["num_ctx"] == 16384
-    assert ExecutionOptions.creative().temperature > ExecutionOptions.precise().temperature
+    assert preset("precise").temperature < ExecutionOptions().temperature < creative.temperature
     opts = ExecutionOptions(max_tokens=5, system_prompt="terse", format="json")
-    assert opts.request_fields() == {"options": {"num_predict": 5}, "system": "terse",
-                                     "format": "json"}  # fmt: skip
-    with pytest.raises(ValueError):
-        ExecutionOptions.preset("turbo")
+    assert opts.request_fields() == {
+        "options": {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1,
+                    "num_predict": 5}, "system": "terse", "format": "json"}  # fmt: skip
+    mine = preset("fast")
+    mine.temperature = 0.0  # not frozen, and a copy: the shared preset is unchanged
+    assert preset("fast").temperature != 0.0
+    with pytest.raises(InvalidRequestError):
+        preset("turbo")
 
 
 async def test_run_with_options_and_failures_are_results(
-    runner: tuple[ModelRunner, Emulator],
+    runner: tuple[ModelRunner, Emulator], tmp_path: Path
 ) -> None:
     r, emu = runner
     ok = await r.run_with_options("llama3.2", "hi", ExecutionOptions(max_tokens=6, temperature=0.2))
-    assert ok.success and ok.response and ok.metadata["eval_count"] == 6
+    assert ok.success and ok.response and ok.metadata and ok.metadata["eval_count"] == 6
     assert ok.tokens_used == 6 + ok.metadata["prompt_eval_count"] and ok.execution_time > 0
-    assert emu.requests[-1].json["options"] == {"temperature": 0.2, "num_predict": 6}
-    bad = await r.run_with_options("no-such-model", "hi")
+    assert emu.requests[-1].json["options"]["temperature"] == 0.2
+    saved = json.loads(Path(ok.metadata["output_file"]).read_text())
+    assert saved["response"] == ok.response and (tmp_path / "out") in Path(
+        ok.metadata["output_file"]).parents  # fmt: skip
+    bad = await r.run_with_options("no-such-model", "hi", save_output=False)
     assert not bad.success and "ModelNotFoundError" in (bad.error_message or "")
+    assert isinstance(bad.error, ModelNotFoundError) and bad.error.model == "no-such-model"
+    assert bad.to_dict()["error_type"] == "ModelNotFoundError"
     slow = Emulator(tokens_per_second=5)
-    async with slow as url, Client(url) as c:
-        timed = await ModelRunner(c).run_with_options(
-            "llama3.2", "hi", ExecutionOptions(max_tokens=50, timeout=0.2)
+    async with slow as url:
+        m = OllamaManager(config=OllamaConfig(base_url=url))
+        timed = await ModelRunner(m).async_run_model(
+            "llama3.2", "hi", ExecutionOptions(max_tokens=50), timeout=1
         )
-    assert not timed.success and "timed out" in (timed.error_message or "")
+        await m.cleanup()
+    assert not timed.success and "within 1s" in (timed.error_message or "")
+    assert isinstance(timed.error, TimeoutError)
 
 
 async def test_streaming_conversation_and_context(runner: tuple[ModelRunner, Emulator]) -> None:
     r, emu = runner
-    pieces: list[str] = []
-    s = await r.run_streaming("llama3.2", "hi", pieces.append, ExecutionOptions(max_tokens=4))
-    assert "".join(pieces) == s.response and s.metadata["time_to_first_token"] > 0
+    chunks: list[StreamingChunk] = []
+    s = await r.run_streaming("llama3.2", "hi", ExecutionOptions(max_tokens=4), chunks.append)
+    assert "".join(c.content for c in chunks) == s.response and chunks[-1].done
+    assert [c.index for c in chunks[:-1]] == list(range(4))
+    assert s.metadata and s.metadata["time_to_first_token"] > 0
     conv = await r.run_conversation(
         "llama3.2",
         [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
@@ -75,7 +102,12 @@ async def test_streaming_conversation_and_context(runner: tuple[ModelRunner, Emu
     assert sent == CONTEXT_LAYOUT.format(
         documents="[Document 1]\nThe sky is blue.\n\n[Document 2]\nGrass.", prompt="What colour?"
     )
-    assert ctx.prompt == "What colour?" and ctx.metadata["context_documents"] == 2
+    assert ctx.prompt == "What colour?" and ctx.metadata and ctx.metadata["context_documents"] == 2
+    async with await r.async_generate_stream("llama3.2", "hi") as stream:
+        async for first in stream:
+            assert first.content
+            break  # leaving early closes the stream
+    await emu.wait_idle()
 
 
 async def test_batch_benchmark_comparison_and_task(runner: tuple[ModelRunner, Emulator]) -> None:
@@ -84,18 +116,23 @@ async def test_batch_benchmark_comparison_and_task(runner: tuple[ModelRunner, Em
     assert [x.prompt for x in results] == [f"p{i}" for i in range(10)]
     assert all(isinstance(x, ModelExecutionResult) and x.success for x in results)
     assert emu.max_in_flight <= 3
+    # The seed's third positional argument is options, not max_concurrent.
+    positional = await r.run_batch("llama3.2", ["x"], ExecutionOptions(max_tokens=3), 1)
+    assert emu.requests[-1].json["options"]["num_predict"] == 3 and positional[0].success
+    with pytest.raises(InvalidRequestError):
+        await r.run_batch("llama3.2", ["x"], None, 0)
     report = await r.benchmark_model(
         "llama3.2", ["a", "b", "c", "d"], ExecutionOptions(max_tokens=5)
     )
-    assert report["successes"] == 4 and report["average_tokens_per_second"] == pytest.approx(500)
+    assert report["successful_runs"] == 4 and report["avg_tokens_per_second"] == pytest.approx(500)
+    assert report["avg_execution_time"] > 0 and len(report["individual_results"]) == 4
     assert report["p50_execution_time"] <= report["p95_execution_time"]
-    assert report["average_time_to_first_token"] > 0
+    assert report["avg_time_to_first_token"] > 0
     comparison = await r.create_model_comparison(["llama3.2", "tiny", "missing"], "hi")
-    assert comparison["fastest"] in ("llama3.2", "tiny")
+    assert comparison["summary"]["fastest_model"] in ("llama3.2", "tiny")
+    assert comparison["summary"]["successful_models"] == 2
     assert comparison["results"]["missing"]["success"] is False
-    task = r.run_model_async("llama3.2", "hi")
-    assert isinstance(task, asyncio.Task) and (await task).success
-    assert r.async_run_batch == r.run_batch
+    assert list(comparison["results"]) == ["llama3.2", "tiny", "missing"]
 
 
 @pytest.mark.parametrize(
@@ -103,8 +140,8 @@ async def test_batch_benchmark_comparison_and_task(runner: tuple[ModelRunner, Em
 )
 async def test_names_from_models_never_escape_the_output_folder(tmp_path: Path, model: str) -> None:
     base = tmp_path / "out"
-    outputs = OutputManager(base)
-    path = await outputs.save_output(model, "p", "r")
+    outputs = OutputManager(str(base))
+    path = await outputs.save_model_output(model, "p", "r", 0.1)
     assert base.resolve() in path.resolve().parents
     assert all(
         p.resolve().is_relative_to(base.resolve()) for p in tmp_path.rglob("*") if p.is_file()
@@ -113,95 +150,85 @@ async def test_names_from_models_never_escape_the_output_folder(tmp_path: Path, 
 
 
 async def test_outputs_save_list_stats_and_cleanup(tmp_path: Path) -> None:
-    outputs = OutputManager(tmp_path)
-    await outputs.save_output("llama3.2:latest", "q", "answer", fmt="json", metadata={"k": 1})
-    await outputs.save_output("tiny", "q", "plain")
-    await outputs.save_execution_result(ModelExecutionResult("tiny", "q", "a"))
-    await outputs.save_model_config("tiny", {"temperature": 0.1})
-    await outputs.save_benchmark_report({"model": "tiny", "runs": 1})
-    await outputs.save_comparison({"prompt": "q"})
-    listed = await outputs.list_saved_outputs(model="tiny")
-    assert {e["kind"] for e in listed} == {"outputs", "results", "configs", "benchmarks"}
-    saved = json.loads(
-        (await outputs.list_saved_outputs(model="llama3.2:latest"))[0]["path"].read_text()
-    )
-    assert saved["response"] == "answer" and saved["metadata"] == {"k": 1}
+    outputs = OutputManager(str(tmp_path))
+    await outputs.save_model_output("llama3.2:latest", "q", "answer", 1.5, metadata={"k": 1})
+    await outputs.save_model_output("tiny", "q", "plain", 0.2)
+    await outputs.save_execution_result(ModelExecutionResult("tiny", "q", "a", 0.3))
+    await outputs.save_model_config("tiny", {"temperature": 0.1}, "cool")
+    assert await outputs.load_model_config("tiny", "cool") == {"temperature": 0.1}
+    assert await outputs.load_model_config("tiny") is None
+    await outputs.save_benchmark_report({"avg_execution_time": 1}, "tiny")
+    await outputs.save_model_comparison({"test_prompt": "q"})
+    await outputs.save_batch_results([ModelExecutionResult("tiny", "q", "a", 0.3)], "b1")
+    kinds = {t: len(await outputs.list_saved_outputs(None, t))
+             for t in ("outputs", "configs", "results", "reports")}  # fmt: skip
+    assert kinds == {"outputs": 2, "configs": 1, "results": 2, "reports": 2}
+    listed = await outputs.list_saved_outputs("tiny", "all")
+    assert {e["kind"] for e in listed} == {"outputs", "results", "configs", "reports"}
+    saved = json.loads((await outputs.list_saved_outputs("llama3.2:latest"))[0]["path"].read_text())
+    assert saved["response"] == "answer" and saved["metadata"] == {"k": 1, "execution_time": 1.5}
+    with pytest.raises(InvalidRequestError):
+        await outputs.list_saved_outputs(None, "benchmarks")
     stats = await outputs.get_output_stats()
-    assert stats["count"] == 6 and stats["by_kind"]["outputs"] == 2 and stats["total_bytes"] > 0
-    old = listed[0]["path"]
-    os.utime(old, (time.time() - 10 * 86400,) * 2)
-    assert await outputs.cleanup_old_outputs(days_old=7) == 1
-    assert not old.exists()
+    assert stats["count"] == 7 and stats["by_kind"]["outputs"] == 2 and stats["total_bytes"] > 0
+    old = (await outputs.list_saved_outputs("tiny"))[0]["path"]
+    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    newer = (await outputs.list_saved_outputs("llama3.2:latest"))[0]["path"]
+    os.utime(newer, (time.time() - 20 * 86400,) * 2)
+    assert await outputs.cleanup_old_outputs() == 1  # the seed's default: 30 days
+    assert not old.exists() and newer.exists()
     assert not [p for p in tmp_path.rglob(".*.tmp")]  # no temporary files left behind
 
 
 async def test_batch_results_are_written_as_items_complete(runner: tuple[ModelRunner, Emulator],
                                                            tmp_path: Path) -> None:  # fmt: skip
     r, emu = runner
-    outputs = OutputManager(tmp_path)
+    outputs = OutputManager(str(tmp_path))
     emu.inject(Fault(latency=0.3), model="tiny")
     from ollama_async import BatchRunner
 
     items = [{"model": "tiny", "prompt": "slow"}, {"model": "llama3.2", "prompt": "fast"}]
-    completed = BatchRunner(r.client, max_concurrent=2).as_completed(items)
+    client = r.ollama_manager.client
+    completed = BatchRunner(client, max_concurrent=2).as_completed(items)
     async with outputs.batch_writer("run1") as write, completed as results:
         async for result in results:
             await write({"index": result.index, "ok": result.ok})
-            lines = (tmp_path / "batches" / "all" / "run1.jsonl").read_text().splitlines()
+            lines = (tmp_path / "results" / "batches" / "run1.jsonl").read_text().splitlines()
             assert len(lines) >= 1  # on disk before the batch ends
-    lines = (tmp_path / "batches" / "all" / "run1.jsonl").read_text().splitlines()
+    lines = (tmp_path / "results" / "batches" / "run1.jsonl").read_text().splitlines()
     assert [json.loads(x)["index"] for x in lines] == [1, 0]
 
 
-def test_config_round_trip_env_and_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "config.toml"
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
-    config = ConfigManager(path)
-    config.update("defaults.model", "qwen3")
-    config.update("server.api_key", "sk-123")
-    config.set_model_config("llama3.2:latest", {"preset": "precise", "max_tokens": 99})
-    config.set_preset("mine", {"temperature": 0.5})
-    config.save()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds a key
-    again = ConfigManager(path)
-    assert again.config["defaults"]["model"] == "qwen3"
-    m = again.get_model_config("llama3.2:latest")
-    assert m.temperature == ExecutionOptions.precise().temperature and m.max_tokens == 99
-    assert again.get_preset("mine").temperature == 0.5
-    monkeypatch.setenv("OLLAMA_HOST", "http://elsewhere:1")
-    with_env = ConfigManager(path)
-    assert with_env.config["server"]["host"] == "http://elsewhere:1"
-    with_env.save()
-    assert "elsewhere" not in path.read_text()  # overrides are not written back
-    exported = with_env.export_config(tmp_path / "export.toml")
-    assert "sk-123" not in exported.read_text()
-    with_env.reset()
-    assert with_env.config == ConfigManager.get_default_config()
-    assert with_env.validate_config()["valid"]
+async def test_bad_input_raises_before_anything_is_sent(
+    runner: tuple[ModelRunner, Emulator],
+) -> None:
+    r, emu = runner
+    before = len(emu.requests)
+    with pytest.raises(InvalidRequestError):
+        await r.run_with_options("llama3.2", "hi", ExecutionOptions(top_k="many"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError):
+        await r.run_with_options("llama3.2", "hi", {"temperature": 1})  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError):
+        await r.async_generate("", "hi")
+    with pytest.raises(InvalidRequestError):
+        await r.ollama_manager.run_model("llama3.2", "hi", {"temprature": 1})
+    assert not [q for q in emu.requests[before:] if q.path in ("/api/generate", "/api/chat")]
+    async with Client(emu.url) as client:
+        with pytest.raises(InvalidRequestError) as info:
+            ModelRunner(client)  # type: ignore[arg-type]
+    assert info.value.field == "ollama_manager" and "Client" in str(info.value)
 
 
-def test_config_refuses_unknown_keys_and_wrong_types(tmp_path: Path) -> None:
-    config = ConfigManager(tmp_path / "c.toml")
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[server]\nhots = "x"\n')
-    with pytest.raises(ConfigError) as info:
-        config.import_config(bad)
-    assert info.value.key == "server.hots" and "host" in str(info.value)
-    bad.write_text('[defaults]\nmax_concurrent = "four"\n')
-    with pytest.raises(ConfigError) as info:
-        config.import_config(bad)
-    assert info.value.key == "defaults.max_concurrent"
-    with pytest.raises(ConfigError):
-        config.update("server.retries", True)
-    config.config["defaults"]["preset"] = "nope"
-    report = config.validate_config()
-    assert not report["valid"] and any("preset" in e for e in report["errors"])
-
-
-def test_default_config_path_is_per_platform(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OLLAMA_ASYNC_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/xdg")
-    assert default_config_path() == Path("/xdg/ollama_async/config.toml")
-    monkeypatch.setenv("OLLAMA_ASYNC_CONFIG", "/elsewhere/c.toml")
-    assert default_config_path() == Path("/elsewhere/c.toml")
+async def test_load_model_config_never_reads_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"secret": 1}')
+    base = tmp_path / "out"
+    outputs = OutputManager(str(base))
+    (base / "configs" / "tiny").mkdir(parents=True)
+    (base / "configs" / "tiny" / "config.json").symlink_to(outside)
+    assert await outputs.load_model_config("tiny") is None
+    (base / "configs" / "qwen3").symlink_to(tmp_path)  # a folder link
+    (tmp_path / "config.json").write_text('{"secret": 2}')
+    assert await outputs.load_model_config("qwen3") is None
+    await outputs.save_model_config("llama3.2", {"temperature": 0.3})
+    assert await outputs.load_model_config("llama3.2") == {"temperature": 0.3}

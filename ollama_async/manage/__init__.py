@@ -1,5 +1,5 @@
-"""Model management: the store as a whole, the ``ollama`` executable, update checks,
-hardware fit and model names.
+"""Model management: the seed spec's ``OllamaManager``, the ``ollama`` executable, update
+checks, hardware fit, store upkeep and model names.
 
 Example::
 
@@ -11,22 +11,35 @@ Example::
 
 from .._names import ModelName, normalize_model_name, parse_model_name, same_model
 from .._public import export
-from ._executable import OllamaCLI
+from ._executable import (
+    CommandModelNotFoundError,
+    ExecutableNotFoundError,
+    OllamaCLI,
+    OllamaCommandError,
+)
 from ._hardware import FitEstimate, estimate_fit
-from ._manager import ModelStats, OllamaManager
+from ._manager import OllamaManager
+from ._records import ModelExecutionResult, OllamaModel
 from ._updates import UpdateStatus, check_updates
+from ._upkeep import modified_time, prune
 
 __all__ = [
+    "CommandModelNotFoundError",
+    "ExecutableNotFoundError",
     "FitEstimate",
+    "ModelExecutionResult",
     "ModelName",
-    "ModelStats",
     "OllamaCLI",
+    "OllamaCommandError",
     "OllamaManager",
+    "OllamaModel",
     "UpdateStatus",
     "check_updates",
     "estimate_fit",
+    "modified_time",
     "normalize_model_name",
     "parse_model_name",
+    "prune",
     "same_model",
 ]
 

@@ -13,12 +13,18 @@ import re
 from collections.abc import AsyncIterator
 
 from .._api_types import ModelInfo, ProgressResponse
-from .._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
+from .._errors import ModelNotFoundError, OllamaConnectionError, OllamaError, ServerUnreachableError
 from .._names import normalize_model_name
 from .._requests import check_model
 from .._types import GenerateResponse
 
-__all__ = ["OllamaCLI", "parse_size"]
+__all__ = [
+    "CommandModelNotFoundError",
+    "ExecutableNotFoundError",
+    "OllamaCLI",
+    "OllamaCommandError",
+    "parse_size",
+]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -28,6 +34,51 @@ _PROGRESS = re.compile(
     r"(?P<total>[\d.]+ ?[KMGT]?i?B)",
     re.I,
 )
+
+
+class OllamaCommandError(OllamaError):
+    """An ``ollama`` command failed: ``command`` (its arguments), ``returncode`` and
+    ``stderr`` (its last message line) say how. No HTTP status: the command has none to give.
+    """
+
+    def __init__(self, command: tuple[str, ...], returncode: int | None, stderr: str) -> None:
+        # Exception.__init__ directly: a subclass may also be a ResponseError, whose
+        # constructor wants an HTTP status this command does not have.
+        Exception.__init__(
+            self, f"`ollama {' '.join(command[:1])}` failed (exit {returncode}): {stderr}"
+        )
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class CommandModelNotFoundError(OllamaCommandError, ModelNotFoundError):
+    """The ``ollama`` command said the model does not exist; catch it as either parent.
+
+    ``status`` is 404 because that is what the server answered the command (``ollama`` prints
+    only its message); ``url`` is empty, as no request of ours was made.
+    """
+
+    def __init__(
+        self, command: tuple[str, ...], returncode: int | None, stderr: str, model: str
+    ) -> None:
+        OllamaCommandError.__init__(self, command, returncode, stderr)
+        self.status = 404
+        self.error = stderr
+        self.url = ""
+        self.model = model
+
+
+class ExecutableNotFoundError(OllamaConnectionError, FileNotFoundError):
+    """The ``ollama`` executable was not found (``executable`` names what was looked for):
+    install Ollama, put it on ``PATH``, or pass ``ollama_binary=`` its path."""
+
+    def __init__(self, executable: str, reason: str = "not found") -> None:
+        super().__init__(
+            f"the ollama executable {executable!r} could not be run ({reason}); install "
+            "Ollama (https://ollama.com/download) or pass ollama_binary= its path"
+        )
+        self.executable = executable
 
 
 def parse_size(text: str) -> int:
@@ -66,22 +117,21 @@ class OllamaCLI:
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
         except OSError as exc:
-            raise ServerUnreachableError(self.executable, f"cannot run it: {exc}") from None
+            raise ExecutableNotFoundError(self.executable, exc.strerror or str(exc)) from None
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise self._error(args, err.decode(errors="replace"))
+            raise self._error(args, proc.returncode, err.decode(errors="replace"))
         return _ANSI.sub("", out.decode(errors="replace"))
 
-    @staticmethod
-    def _error(args: tuple[str, ...], stderr: str) -> OllamaError:
+    def _error(self, args: tuple[str, ...], code: int | None, stderr: str) -> OllamaError:
         message = _ANSI.sub("", stderr).strip().splitlines()[-1:] or ["failed"]
         text = message[0].removeprefix("Error: ").removeprefix("error: ")
-        if "not found" in text:
+        if "not found" in text or "does not exist" in text:
             model = args[-1] if len(args) > 1 else ""
-            return ModelNotFoundError(404, text, model=model)
+            return CommandModelNotFoundError(args, code, text, model)
         if "could not connect" in text or "connection refused" in text:
-            return ServerUnreachableError("ollama", text)
-        return OllamaError(f"`ollama {' '.join(args[:1])}` failed: {text}")
+            return ServerUnreachableError(self.env.get("OLLAMA_HOST", "the default host"), text)
+        return OllamaCommandError(args, code, text)
 
     async def list_models(self) -> list[ModelInfo]:
         """``ollama list``, parsed into ``ModelInfo`` (digest is the 12-character ID)."""
@@ -98,11 +148,14 @@ class OllamaCLI:
     async def pull(self, model: str) -> AsyncIterator[ProgressResponse]:
         """``ollama pull``; its terminal progress (``\\r`` redraws, ANSI) becomes chunks."""
         check_model(model)
-        proc = await asyncio.create_subprocess_exec(
-            self.executable, "pull", model, env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.executable, "pull", model, env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        except OSError as exc:
+            raise ExecutableNotFoundError(self.executable, exc.strerror or str(exc)) from None
         assert proc.stdout is not None
         buffer = ""
         last = ""
@@ -125,7 +178,7 @@ class OllamaCLI:
                     proc.kill()
             code = await proc.wait()
         if code != 0:
-            raise self._error(("pull", model), last)
+            raise self._error(("pull", model), code, last)
 
     async def delete(self, model: str) -> None:
         """``ollama rm``."""

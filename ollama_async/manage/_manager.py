@@ -1,108 +1,140 @@
-"""``OllamaManager``: the model store as a whole, server health, and starting ``ollama serve``."""
+"""``OllamaManager``: the seed spec's manager: the model store, runs, and ``ollama serve``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
-import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import TracebackType
-from urllib.parse import urlsplit
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import anyio
 
 from .._api_types import ModelInfo, ProgressResponse
 from .._client import Client
-from .._config import Timeouts
-from .._errors import ModelNotFoundError, OllamaError, ServerUnreachableError
-from .._names import normalize_model_name
-from .._types import GenerateResponse
+from .._errors import InvalidRequestError, ModelNotFoundError, OllamaError
+from .._settings import OllamaConfig, load_config
 from ._executable import OllamaCLI
+from ._records import ModelExecutionResult, OllamaModel
+from ._server import ServerProcess
 from ._updates import UpdateStatus, check_updates
+from ._upkeep import disk_usage, prune
 
-__all__ = ["ModelStats", "OllamaManager"]
+__all__ = ["SEED_BASE_URL", "OllamaManager"]
 
 log = logging.getLogger("ollama_async")
 
 ProgressCallback = Callable[[ProgressResponse], object]
-_FROM_BLOB = re.compile(r"^FROM\s+\S*?(sha256[-:][0-9a-f]{64})", re.M)
-
-
-@dataclass(frozen=True)
-class ModelStats:
-    """What the model store holds: counts and sizes (bytes), overall and by family."""
-
-    count: int
-    total_size: int
-    disk_size: int
-    by_family: dict[str, int] = field(default_factory=dict)
+SEED_BASE_URL = "http://localhost:11434"
+"""The seed spec's default ``base_url``; left as it is, the configured host is used."""
 
 
 class OllamaManager:
-    """Manage the models of one Ollama server (the seed spec's manager, async).
+    """Manage one Ollama server's models and run prompts on it (the seed spec's manager).
 
-    With ``auto_start_server=True`` and nothing answering, it starts ``ollama serve`` (from
-    ``PATH`` or ``ollama_path``) as a child process, waits until it answers (at most
-    ``start_timeout`` seconds), and stops that child in :meth:`cleanup`. It never stops a
-    server it did not start.
+    Arguments left at their defaults take the configured value (``OLLAMA_HOST`` and the
+    other environment variables, then the config file; see :mod:`ollama_async._settings`).
+    Nothing is read or started in the constructor: the first operation loads the config and,
+    with ``auto_start_server=True`` and nothing answering, starts ``ollama serve`` (stopped
+    again in :meth:`cleanup`; a server this manager did not start is never stopped).
 
     Example::
 
-        async with OllamaManager(auto_start_server=True) as manager:
-            await manager.ensure_model("llama3.2", on_progress=print)
-            print(await manager.get_model_stats())
+        async with OllamaManager() as manager:
+            result = await manager.run_model("llama3.2", "Why is the sky blue?")
+            print(result.response, f"{result.execution_time:.2f}s")
     """
 
     def __init__(
         self,
-        host: str | None = None,
+        ollama_binary: str = "ollama",
+        auto_start_server: bool = True,
+        base_url: str = SEED_BASE_URL,
+        use_http_api: bool = True,
         *,
+        config: OllamaConfig | None = None,
         client: Client | None = None,
-        auto_start_server: bool = False,
-        ollama_path: str | None = None,
         start_timeout: float = 30.0,
         cache_ttl: float = 5.0,
-        use_http_api: bool = True,
     ) -> None:
-        self.client = client if client is not None else Client(host, timeouts=Timeouts())
-        self._owns_client = client is None
+        self._given = {"ollama_binary": ollama_binary, "auto_start_server": auto_start_server,
+                       "base_url": base_url, "use_http_api": use_http_api}  # fmt: skip
+        self.ollama_binary = ollama_binary
         self.auto_start_server = auto_start_server
-        self.ollama_path = ollama_path
+        self.base_url = base_url
+        self.use_http_api = use_http_api
         self.start_timeout = start_timeout
         self.cache_ttl = cache_ttl
+        self._config = config
+        self._applied = False
+        self._client = client
+        self._owns_client = client is None
         self._cache: list[ModelInfo] | None = None
         self._cache_time = 0.0
-        self._child: asyncio.subprocess.Process | None = None
-        self.use_http_api = use_http_api
-        self.cli = None if use_http_api else OllamaCLI(ollama_path or "ollama", host=host)
+        self._server: ServerProcess | None = None
+        self._checked_server = False
+        self._tasks: set[asyncio.Task[ModelExecutionResult]] = set()
+        self.cli: OllamaCLI | None = None
         """In CLI mode (``use_http_api=False``), the ``ollama`` executable runner."""
+        self.last_error: BaseException | None = None
+        """The error behind the last ``False`` from :meth:`download_model`."""
+
+    # -- configuration and lifecycle ------------------------------------------------------
+
+    @property
+    def config(self) -> OllamaConfig:
+        """The settings in use (read on first use; pass ``config=`` to give them)."""
+        if not self._applied:
+            if self._config is None:
+                self._config = load_config()
+            self._apply_config()
+        assert self._config is not None
+        return self._config
+
+    def _apply_config(self) -> None:
+        self._applied = True
+        cfg = self._config or OllamaConfig()
+        seed = {"ollama_binary": "ollama", "auto_start_server": True, "base_url": SEED_BASE_URL,
+                "use_http_api": True}  # fmt: skip
+        for name, default in seed.items():
+            if self._given[name] == default:  # left as the seed's default: the config decides
+                setattr(self, name, getattr(cfg, name))
+        if not self.use_http_api and self.cli is None:
+            self.cli = OllamaCLI(self.ollama_binary, host=self.base_url)
+
+    @property
+    def client(self) -> Client:
+        """The native :class:`~ollama_async.Client` under this manager."""
+        if self._client is None:
+            cfg = self.config
+            self._client = Client(**{**cfg.client_kwargs(), "host": self.base_url})
+        return self._client
+
+    async def _prepare(self) -> None:
+        await self._ensure_config()
+        if self.auto_start_server and not self._checked_server:
+            self._checked_server = True
+            try:
+                await self.start()
+            except BaseException:
+                self._checked_server = False
+                raise
 
     async def __aenter__(self) -> OllamaManager:
-        await self.start()
+        await self._prepare()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.cleanup()
 
     @property
     def started_server(self) -> bool:
         """True while a server this manager started is running."""
-        return self._child is not None and self._child.returncode is None
+        return self._server is not None and self._server.running
 
     async def is_running(self) -> bool:
-        """True when the server answers ``/api/version``.
-
-        Example::
-
-            print(await manager.is_running())
-        """
+        """True when the server answers (``/api/version``; ``ollama list`` in CLI mode)."""
+        await self._ensure_config()
         if self.cli is not None:
             try:
                 await self.cli.list_models()
@@ -111,69 +143,53 @@ class OllamaManager:
             return True
         return await self.client.is_running()
 
-    async def start(self) -> None:
-        """Make sure a server answers: start ``ollama serve`` if allowed and needed.
+    async def _ensure_config(self) -> None:
+        if not self._applied:
+            if self._config is None:
+                self._config = await anyio.to_thread.run_sync(load_config)
+            self._apply_config()
 
-        Raises :class:`ServerUnreachableError` when nothing answers and it may not (or
-        cannot) start one, or when the started one does not answer in time.
+    async def start(self) -> None:
+        """Make sure a server answers, starting ``ollama serve`` when allowed and needed.
+
+        Raises :class:`~ollama_async.ServerUnreachableError` when nothing answers and
+        ``auto_start_server`` is off, or the started server does not answer within
+        ``start_timeout``; :class:`~ollama_async.manage.ExecutableNotFoundError` (naming it)
+        when the ``ollama`` executable cannot be found.
         """
         if await self.is_running():
             return
-        url = self.client.base_url
-        if not self.auto_start_server:
-            return
-        exe = self.ollama_path or shutil.which("ollama")
-        if exe is None:
-            raise ServerUnreachableError(url, "no `ollama` executable found on PATH to start")
-        parts = urlsplit(url)
-        env = dict(os.environ, OLLAMA_HOST=f"{parts.hostname}:{parts.port}")
-        log.info("starting %s serve for %s", exe, url)
-        self._child = await asyncio.create_subprocess_exec(
-            exe,
-            "serve",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + self.start_timeout
-        delay = 0.05
-        while time.monotonic() < deadline:
-            if self._child.returncode is not None:
-                code = self._child.returncode
-                self._child = None
-                raise ServerUnreachableError(url, f"`ollama serve` exited with code {code}")
-            if await self.is_running():
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
-        await self._stop_child()
-        raise ServerUnreachableError(url, f"`ollama serve` did not answer in {self.start_timeout}s")
+        url = self.base_url if self.cli is not None else self.client.base_url
+        self._server = ServerProcess(self.ollama_binary, url, self.start_timeout)
+        await self._server.start(self.auto_start_server, self.is_running)
 
     async def cleanup(self) -> None:
-        """Stop the server this manager started (if any) and close its client."""
-        await self._stop_child()
-        if self._owns_client:
-            await self.client.aclose()
+        """Cancel runs still pending from :meth:`run_model_async`, stop the server this
+        manager started (if any) and close its client."""
+        tasks, self._tasks = list(self._tasks), set()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)  # a cancellation of cleanup() itself still propagates
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()  # retrieved: no "never retrieved" warning
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+        self._checked_server = False
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
-    async def _stop_child(self) -> None:
-        child, self._child = self._child, None
-        if child is None or child.returncode is not None:
-            return
-        child.terminate()
-        try:
-            await asyncio.wait_for(child.wait(), 5.0)
-        except asyncio.TimeoutError:
-            child.kill()
-            await child.wait()
+    # -- the seed's methods ---------------------------------------------------------------
 
-    async def list_models(self, force_refresh: bool = False) -> list[ModelInfo]:
-        """The models on the server, cached for ``cache_ttl`` seconds.
+    async def list_models(self, force_refresh: bool = False) -> list[OllamaModel]:
+        """The models on the server, cached for ``cache_ttl`` seconds."""
+        return [OllamaModel.from_info(m) for m in await self._infos(force_refresh)]
 
-        Example::
-
-            names = [m.name for m in await manager.list_models()]
-        """
+    async def _infos(self, force_refresh: bool = False) -> list[ModelInfo]:
+        await self._prepare()
         now = time.monotonic()
         if force_refresh or self._cache is None or now - self._cache_time > self.cache_ttl:
             if self.cli is not None:
@@ -183,159 +199,198 @@ class OllamaManager:
             self._cache_time = now
         return self._cache
 
-    async def get_model_by_name(self, name: str) -> ModelInfo | None:
-        """The model called ``name`` by Ollama's rules (``llama3`` is ``llama3:latest``).
+    async def download_model(
+        self, model_name: str, *, on_progress: ProgressCallback | None = None
+    ) -> bool:
+        """Pull a model (``ollama pull``); True when it succeeded.
 
-        Example::
-
-            info = await manager.get_model_by_name("llama3")
+        On failure it returns False and keeps the error in :attr:`last_error`; a malformed
+        name is refused with :class:`~ollama_async.InvalidRequestError` before anything runs.
         """
+        await self._ensure_config()
+        model_name = self._model(model_name)
+        await self._prepare()
+        self.last_error = None
+        try:
+            if self.cli is not None:
+                async for chunk in self.cli.pull(model_name):
+                    if on_progress is not None:
+                        on_progress(chunk)
+            else:
+                async for chunk in self.client.pull(model_name):
+                    if on_progress is not None:
+                        on_progress(chunk)
+        except InvalidRequestError:
+            raise
+        except OllamaError as exc:
+            log.warning("pulling %s failed: %s", model_name, exc)
+            self.last_error = exc
+            return False
+        finally:
+            self._cache = None
+        return True
+
+    async def is_model_available(self, model_name: str) -> bool:
+        """True when the server has the model (``llama3`` is ``llama3:latest``)."""
+        return await self.get_model_by_name(model_name) is not None
+
+    async def get_model_by_name(self, model_name: str) -> OllamaModel | None:
+        """The model called ``model_name`` by Ollama's naming rules, or None."""
+        await self._ensure_config()
+        info = await self._info(self._model(model_name))
+        return OllamaModel.from_info(info) if info is not None else None
+
+    async def _info(self, name: str) -> ModelInfo | None:
+        from .._names import normalize_model_name
+
         wanted = normalize_model_name(name)
-        for m in await self.list_models():
-            if normalize_model_name(m.name) == wanted or normalize_model_name(m.model) == wanted:
+        for m in await self._infos():
+            if wanted in (normalize_model_name(m.name), normalize_model_name(m.model)):
                 return m
         return None
 
-    async def is_model_available(self, name: str) -> bool:
-        """True when the server has the model (by Ollama's name rules).
+    async def run_model(
+        self,
+        model_name: str | None,
+        prompt: str,
+        options: dict[str, Any] | None = None,
+        save_output: bool = True,
+        output_dir: str | None = None,
+    ) -> ModelExecutionResult:
+        """Generate a whole answer; a failed run is a result with ``success=False`` whose
+        ``error`` keeps the exception. With ``save_output`` the answer is saved under
+        ``output_dir`` (default: the configured output folder).
+
+        ``options`` are Ollama's model options (``{"temperature": 0.2}``); a ``model_name`` of
+        None means the configured default model.
+        """
+        await self._ensure_config()
+        model_name = self._model(model_name)
+        start = time.perf_counter()
+        try:
+            await self._prepare()
+            if self.cli is not None:
+                reply = await self.cli.run(model_name, prompt)
+            else:
+                reply = await self.client.generate(model_name, prompt, options=options or {})
+        except InvalidRequestError:
+            raise  # bad input is refused, not a failed run
+        except Exception as exc:  # a failed run is a result, not an exception
+            return ModelExecutionResult.failed(model_name, prompt, exc,
+                                               time.perf_counter() - start)  # fmt: skip
+        elapsed = time.perf_counter() - start
+        tokens = (reply.eval_count or 0) + (reply.prompt_eval_count or 0)
+        result = ModelExecutionResult(
+            model_name, prompt, reply.response, elapsed, tokens_used=tokens or None,
+            metadata={"eval_count": reply.eval_count, "prompt_eval_count":
+                      reply.prompt_eval_count, "done_reason": reply.done_reason,
+                      "tokens_per_second": reply.tokens_per_second},
+        )  # fmt: skip
+        if save_output:
+            await self._save(result, output_dir)
+        return result
+
+    async def _save(self, result: ModelExecutionResult, output_dir: str | None) -> None:
+        from ..runner._outputs import OutputManager  # runner builds on manage; only here back
+
+        folder = output_dir or self.config.output_dir
+        path = await OutputManager(folder).save_model_output(
+            result.model_name, result.prompt, result.response, result.execution_time,
+            metadata=result.metadata,
+        )  # fmt: skip
+        assert result.metadata is not None
+        result.metadata["output_file"] = str(path)
+
+    def run_model_async(
+        self, model_name: str | None, prompt: str, options: dict[str, Any] | None = None
+    ) -> asyncio.Task[ModelExecutionResult]:
+        """Start :meth:`run_model` (without saving) as a task owned by this manager and
+        return it at once; :meth:`cleanup` cancels it if it is still running.
 
         Example::
 
-            if not await manager.is_model_available("llama3.2"):
-                ...
+            task = manager.run_model_async("llama3.2", "Hi")
+            result = await task
         """
-        return await self.get_model_by_name(name) is not None
+        task = asyncio.get_running_loop().create_task(
+            self.run_model(model_name, prompt, options, save_output=False)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def download_model(
-        self, name: str, on_progress: ProgressCallback | None = None
-    ) -> ProgressResponse:
-        """Pull a model, calling ``on_progress`` with every progress chunk.
+    async def get_model_stats(self) -> dict[str, Any]:
+        """``total_models``, ``total_size`` (bytes), ``models`` (one dict per model), and
+        ``disk_size`` (shared blobs counted once) and ``by_family`` (bytes)."""
+        infos = await self._infos(force_refresh=True)
+        models = [OllamaModel.from_info(m) for m in infos]
+        by_family: dict[str, int] = {}
+        for m in models:
+            by_family[m.family or "unknown"] = by_family.get(m.family or "unknown", 0) + m.size
+        return {
+            "total_models": len(models),
+            "total_size": sum(m.size for m in models),
+            "models": [{"name": m.name, "size": m.size, "family": m.family,
+                        "parameters": m.parameters, "modified": m.modified} for m in models],
+            "disk_size": await self.disk_usage(infos),
+            "by_family": by_family,
+        }  # fmt: skip
 
-        Example::
+    # -- beyond the seed ------------------------------------------------------------------
 
-            await manager.download_model("llama3.2", on_progress=lambda p: print(p.status))
-        """
+    def _model(self, model_name: str | None) -> str:
+        if model_name is None:
+            return self.config.default_model
+        if not isinstance(model_name, str) or not model_name:
+            raise InvalidRequestError("model_name", "a model name is required ('llama3.2')")
+        return model_name
+
+    async def delete_model(self, model_name: str) -> None:
+        """Delete a model (through the API, or ``ollama rm`` in CLI mode)."""
+        await self._ensure_config()
+        model_name = self._model(model_name)
+        await self._prepare()
         if self.cli is not None:
-            last = ProgressResponse(status="")
-            async for chunk in self.cli.pull(name):
-                last = chunk
-                if on_progress is not None:
-                    on_progress(chunk)
-            self._cache = None
-            return last
-        pull = self.client.pull(name)
-        async for chunk in pull:
-            if on_progress is not None:
-                on_progress(chunk)
-        self._cache = None
-        assert pull.final is not None
-        return pull.final
-
-    async def delete_model(self, name: str) -> None:
-        """Delete a model (through the API, or ``ollama rm`` in CLI mode).
-
-        Example::
-
-            await manager.delete_model("old-model")
-        """
-        if self.cli is not None:
-            await self.cli.delete(name)
+            await self.cli.delete(model_name)
         else:
-            await self.client.delete(name)
+            await self.client.delete(model_name)
         self._cache = None
-
-    async def run_model(self, name: str, prompt: str) -> GenerateResponse:
-        """Generate a whole answer (through the API, or ``ollama run`` in CLI mode).
-
-        Example::
-
-            print((await manager.run_model("llama3.2", "Hi")).response)
-        """
-        if self.cli is not None:
-            return await self.cli.run(name, prompt)
-        return await self.client.generate(name, prompt)
 
     async def ensure_model(
-        self, name: str, on_progress: ProgressCallback | None = None
-    ) -> ModelInfo:
-        """The model's info, pulling it first only if the server does not have it.
-
-        Example::
-
-            info = await manager.ensure_model("llama3.2")
-        """
-        found = await self.get_model_by_name(name)
+        self, model_name: str, on_progress: ProgressCallback | None = None
+    ) -> OllamaModel:
+        """The model, pulling it first only if the server does not have it."""
+        found = await self.get_model_by_name(model_name)
         if found is not None:
             return found
-        await self.download_model(name, on_progress)
-        found = await self.get_model_by_name(name)
+        if not await self.download_model(model_name, on_progress=on_progress):
+            assert self.last_error is not None
+            raise self.last_error
+        found = await self.get_model_by_name(model_name)
         if found is None:
-            raise ModelNotFoundError(404, f"model '{name}' not found after pulling", model=name)
+            raise ModelNotFoundError(404, f"model '{model_name}' not found after pulling",
+                                     model=model_name)  # fmt: skip
         return found
 
     async def check_updates(self, *, insecure: bool = False) -> list[UpdateStatus]:
-        """Each local model: up to date, outdated or unknown against its registry (nothing
-        is pulled); see :func:`check_updates`.
-
-        Example::
-
-            for s in await manager.check_updates():
-                print(s.model, s.status)
-        """
+        """Each local model: up to date, outdated or unknown against its registry."""
+        await self._prepare()
         return await check_updates(self.client, insecure=insecure)
 
-    async def get_model_stats(self) -> ModelStats:
-        """Count, total size, size on disk (shared blobs once) and size by family.
-
-        Example::
-
-            stats = await manager.get_model_stats()
-            print(stats.count, stats.disk_size / 1e9, "GB")
-        """
-        models = await self.list_models(force_refresh=True)
-        by_family: dict[str, int] = {}
-        for m in models:
-            family = (m.details.family if m.details else "") or "unknown"
-            by_family[family] = by_family.get(family, 0) + m.size
-        return ModelStats(
-            count=len(models),
-            total_size=sum(m.size for m in models),
-            disk_size=await self.disk_usage(models),
-            by_family=by_family,
-        )
-
     async def disk_usage(self, models: list[ModelInfo] | None = None) -> int:
-        """Bytes on disk, counting blobs shared between models once.
+        """Bytes on disk, counting blobs shared between models (copies, ``FROM``) once."""
+        infos = models if models is not None else await self._infos()
+        return await disk_usage(None if self.cli is not None else self.client, infos)
 
-        Copies share a manifest digest and count once. Models built ``FROM`` the same
-        weights blob (as ``show``'s modelfile names it) share that blob: within such a group
-        the smallest model's size stands for the shared weights, and each other model adds
-        only what it has beyond them.
-
-        Example::
-
-            print(await manager.disk_usage())
-        """
-        models = models if models is not None else await self.list_models()
-        unique: dict[str, ModelInfo] = {}
-        for m in models:
-            unique.setdefault(m.digest or m.name, m)
-        groups: dict[str, list[int]] = {}
-        for m in unique.values():
-            key = m.digest or m.name
-            if self.cli is not None:  # no show in CLI mode: count each ID once
-                groups.setdefault(key, []).append(m.size)
-                continue
-            try:
-                show = await self.client.show(m.name)
-                found = _FROM_BLOB.search(show.modelfile or "")
-                if found:
-                    key = found.group(1).replace("-", ":")
-            except OllamaError:
-                pass
-            groups.setdefault(key, []).append(m.size)
-        total = 0
-        for sizes in groups.values():
-            base = min(sizes)
-            total += base + sum(s - base for s in sizes)
-        return total
+    async def prune_models(
+        self, days: float, *, dry_run: bool = True, keep: Iterable[str] = ()
+    ) -> list[OllamaModel]:
+        """Models not used for ``days`` days: listed (``dry_run=True``, the default) or
+        deleted. See :func:`ollama_async.manage.prune` for what "used" can mean here."""
+        infos = await self._infos(force_refresh=True)
+        loaded = [] if self.cli is not None else list((await self.client.ps()).models)
+        chosen = prune(infos, loaded, days, keep=[self.config.default_model, *keep])
+        if not dry_run:
+            for info in chosen:
+                await self.delete_model(info.name)
+        return [OllamaModel.from_info(m) for m in chosen]
