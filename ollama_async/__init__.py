@@ -64,7 +64,7 @@ from ._errors import (
     TotalTimeoutError,
 )
 from ._openai import EventStream, OpenAIClient
-from ._options import Options
+from ._options import IgnoredOptionWarning, Options
 from ._passthrough import ByteStream
 from ._pool import HostState, Pool
 from ._progress import ProgressStream
@@ -96,6 +96,7 @@ __all__ = [
     "GenerateResponse",
     "HostState",
     "IdleTimeoutError",
+    "IgnoredOptionWarning",
     "IncompleteStreamError",
     "InvalidRequestError",
     "InvalidResponseError",

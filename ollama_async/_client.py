@@ -116,6 +116,21 @@ class Client(ModelAPI, EmbeddingsAPI):
         self.openai = OpenAIClient(self._transport, max_line_bytes, max_response_bytes)
         """The OpenAI-compatible ``/v1`` routes of the same server, over the same session."""
 
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Client:
+        """A client from the settings file (``path``, else ``OLLAMA_ASYNC_CONFIG``, else the
+        platform's config folder) with the environment over it: host, API key, timeouts and
+        retries. Keyword arguments override both.
+
+        Example::
+
+            async with Client.from_config(timeouts=Timeouts(idle=60)) as client:
+                print(await client.version())
+        """
+        from ._settings import load_config
+
+        return cls(**{**load_config(path).client_kwargs(), **overrides})
+
     def __repr__(self) -> str:
         return f"Client(host={self.base_url!r})"
 

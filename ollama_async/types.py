@@ -30,6 +30,7 @@ from ._openai_types import (
 )
 from ._options import Options
 from ._public import export
+from ._refs import StreamRef
 from ._types import (
     ChatRequest,
     ChatResponse,
@@ -69,6 +70,7 @@ __all__ = [
     "ProgressResponse",
     "PullProgress",
     "ShowResponse",
+    "StreamRef",
     "TokenLogprob",
     "Tool",
     "ToolCall",

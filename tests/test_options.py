@@ -176,7 +176,7 @@ def test_one_hint_helper_for_options_fields_and_config(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[server]\nhots = "http://x"\n')
     with pytest.raises(ConfigError, match="did you mean 'host'"):
-        ConfigManager(config)
+        ConfigManager(str(config)).load_config()
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=50, deadline=None)

@@ -18,6 +18,7 @@ TOP_LEVEL = {
     "ProgressStream", "EventStream", "ThinkingText", "OpenAIClient",
     # the error tree
     "OllamaError", "InvalidRequestError", "ConfigError", "ClientClosedError",
+    "IgnoredOptionWarning",
     "StreamMisuseError", "OllamaConnectionError", "ServerUnreachableError", "TLSError",
     "ConnectionLostError", "IncompleteStreamError", "OllamaTimeoutError",
     "ConnectTimeoutError", "IdleTimeoutError", "TotalTimeoutError", "ResponseError",

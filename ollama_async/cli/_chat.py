@@ -9,8 +9,7 @@ import signal
 from typing import Any
 
 from .._client import Client
-from .._config import Timeouts
-from ._registry import Arg, Streams, command, server_url
+from ._registry import Arg, Streams, client_settings, command
 
 __all__ = ["chat"]
 
@@ -25,10 +24,9 @@ def chat(args: argparse.Namespace, io: Streams) -> int:
     out = io.out
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    url = server_url(args.host)
+    settings = client_settings(args)
     loop = asyncio.new_event_loop()
-    timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
-    client = Client(url, timeouts=timeouts)
+    client = Client(**settings)
     history: list[dict[str, str]] = []
 
     async def answer(stream: Any) -> None:

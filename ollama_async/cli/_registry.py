@@ -20,13 +20,14 @@ import math
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from .. import __version__
 from .._client import Client
-from .._config import Timeouts, resolve_host
+from .._config import resolve_host
 from .._errors import InvalidRequestError
+from .._settings import load_config
 
 __all__ = [
     "REGISTRY",
@@ -250,7 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextlib.asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[Client]:
-    """A client for ``--host`` and ``--timeout``."""
-    timeouts = Timeouts(idle=args.timeout) if args.timeout else Timeouts()
-    async with Client(server_url(args.host), timeouts=timeouts) as client:
+    """A client for :func:`client_settings`."""
+    async with Client(**client_settings(args)) as client:
         yield client
+
+
+def client_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Client`` arguments: the settings (file, then environment; see
+    ``Client.from_config``), with ``--host`` and ``--timeout`` over them."""
+    settings = load_config().client_kwargs()
+    if args.timeout:
+        settings["timeouts"] = replace(settings["timeouts"], idle=args.timeout)
+    settings["host"] = server_url(args.host or settings["host"])
+    return settings
