@@ -67,7 +67,7 @@ class ServerProcess:
                 raise ServerUnreachableError(self.url, f"`ollama serve` exited with code {code}")
             if await is_running():
                 return
-            await asyncio.sleep(delay)
+            await anyio.sleep(delay)
             delay = min(delay * 2, 0.5)
         await self.stop()
         raise ServerUnreachableError(self.url, f"`ollama serve` did not answer in "
