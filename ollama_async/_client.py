@@ -18,7 +18,7 @@ from ._models import ModelAPI
 from ._ndjson import DEFAULT_MAX_LINE_BYTES
 from ._openai import OpenAIClient
 from ._passthrough import ByteStream
-from ._requests import MessageInput, RequestFields, build_request, encode_images
+from ._requests import MessageInput, RequestFields, build_request, call_headers, encode_images
 from ._streams import ChunkStream, TokenStream
 from ._transport import Response, Session, Transport
 from ._types import ChatRequest, ChatResponse, GenerateRequest, GenerateResponse, _Final
@@ -193,8 +193,9 @@ class Client(ModelAPI, EmbeddingsAPI):
             async for chunk in client.stream("llama3.2", prompt="Hi", options={"seed": 1}):
                 print(chunk.response, end="")
         """
+        headers = call_headers(fields)  # type: ignore[arg-type]
         request = build_request(model, prompt, messages, fields, stream=True)
-        opener, url = self._opener(request)
+        opener, url = self._opener(request, headers)
         limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
             return ChunkStream(opener, ChatResponse, limit, url, model)
@@ -241,8 +242,9 @@ class Client(ModelAPI, EmbeddingsAPI):
             async for piece in client.stream_tokens("llama3.2", prompt="Hi"):
                 print(piece, end="", flush=True)
         """
+        headers = call_headers(fields)  # type: ignore[arg-type]
         request = build_request(model, prompt, messages, fields, stream=True)
-        opener, url = self._opener(request)
+        opener, url = self._opener(request, headers)
         limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
             return TokenStream(opener, ChatResponse, limit, url, model, include_thinking)
@@ -277,21 +279,25 @@ class Client(ModelAPI, EmbeddingsAPI):
 
             body = b"".join([b async for b in client.stream_bytes("llama3.2", prompt="Hi")])
         """
+        headers = call_headers(fields)  # type: ignore[arg-type]
         request = build_request(model, prompt, messages, fields, stream=True)
-        opener, url = self._opener(request)
+        opener, url = self._opener(request, headers)
         limit = self.max_line_bytes
         if isinstance(request, ChatRequest):
             return ByteStream(opener, ChatResponse, limit, url, model)
         return ByteStream(opener, GenerateResponse, limit, url, model)
 
-    def _opener(self, request: GenerateRequest | ChatRequest) -> tuple[Any, str]:
+    def _opener(
+        self, request: GenerateRequest | ChatRequest, headers: Mapping[str, str] | None
+    ) -> tuple[Any, str]:
         path = "/api/chat" if isinstance(request, ChatRequest) else "/api/generate"
         transport = self._transport
         transport.session()  # a closed client fails here, at the call
 
         async def open_response() -> Response:
             await encode_images(request)
-            return await transport.open("POST", path, _encode(request), model=request.model)
+            body = _encode(request)
+            return await transport.open("POST", path, body, model=request.model, headers=headers)
 
         return open_response, transport.base_url + path
 
@@ -309,9 +315,10 @@ class Client(ModelAPI, EmbeddingsAPI):
             r = await client.generate("llama3.2", "Why is the sky blue?", options={"seed": 1})
             print(r.response, r.eval_count, r.tokens_per_second)
         """
+        headers = call_headers(fields)  # type: ignore[arg-type]
         request = build_request(model, prompt, None, fields, stream=False)
         assert isinstance(request, GenerateRequest)
-        reply = await self._whole("/api/generate", request, GenerateResponse)
+        reply = await self._whole("/api/generate", request, GenerateResponse, headers)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -326,8 +333,9 @@ class Client(ModelAPI, EmbeddingsAPI):
             r = await client.chat("llama3.2", [{"role": "user", "content": "Hi"}])
             print(r.message.content)
         """
+        headers = call_headers(fields)  # type: ignore[arg-type]
         request = build_request(model, None, messages, fields, stream=False)
-        reply = await self._whole("/api/chat", request, ChatResponse)
+        reply = await self._whole("/api/chat", request, ChatResponse, headers)
         if isinstance(fields.get("format"), type):
             reply.parsed = reply.parse(fields["format"])  # type: ignore[arg-type]
         return reply
@@ -354,12 +362,18 @@ class Client(ModelAPI, EmbeddingsAPI):
         """
         return await self.generate(model, keep_alive=0)
 
-    async def _whole(self, path: str, request: GenerateRequest | ChatRequest, type: type[R]) -> R:
+    async def _whole(
+        self,
+        path: str,
+        request: GenerateRequest | ChatRequest,
+        type: type[R],
+        headers: Mapping[str, str] | None,
+    ) -> R:
         self._transport.session()
         await encode_images(request)
         reply = await self._transport.request_json(
             "POST", path, _encode(request), type, model=request.model,
-            limit=self.max_response_bytes,
+            limit=self.max_response_bytes, headers=headers,
         )  # fmt: skip
         if reply.error is not None:  # an error line in place of the answer
             raise StreamError(reply.error)

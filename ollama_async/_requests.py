@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict, Union
 import msgspec
 
 from ._errors import InvalidRequestError
+from ._headers import check_header
 from ._hints import check_sendable, convert, did_you_mean, invalid_request
 from ._images import is_base64 as _is_base64
 from ._images import normalize_images
@@ -48,6 +49,7 @@ class RequestFields(TypedDict, total=False):
 
     ``stream`` may be given when it agrees with the method (``True`` for the stream methods,
     ``False`` for ``generate``/``chat``), so a whole request body can be passed as keywords.
+    ``headers`` adds HTTP headers to this one request (they win over the client's).
     """
 
     suffix: str
@@ -66,6 +68,7 @@ class RequestFields(TypedDict, total=False):
     top_logprobs: int
     tools: Sequence[Tool | Mapping[str, Any] | Callable[..., Any]]
     stream: bool
+    headers: Mapping[str, str]  # this call's extra HTTP headers, not a body field
 
 
 # The schemas the fields are converted into: the wire Structs' own fields and types (so they
@@ -113,7 +116,7 @@ class _EmbedFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 _GENERATE_ONLY = frozenset(_GenerateFields.__struct_fields__) - set(_ChatFields.__struct_fields__)
 _CHAT_ONLY = frozenset({"tools"})
-_KNOWN = frozenset(RequestFields.__annotations__)
+_KNOWN = frozenset(RequestFields.__annotations__) - {"headers"}
 _MESSAGE_FIELDS = frozenset(Message.__struct_fields__)
 
 
@@ -321,3 +324,19 @@ async def encode_images(request: GenerateRequest | ChatRequest) -> None:
         lists.extend(m.images for m in request.messages if m.images)
     for images in lists:
         await normalize_images(images)  # also a Message built by hand: paths, bytes, base64
+
+
+def call_headers(fields: dict[str, Any]) -> dict[str, str] | None:
+    """Take this call's ``headers`` out of ``fields`` (a fresh ``**kwargs`` dict), checked.
+
+    >>> call_headers({"headers": {"X-Request-Id": "42"}, "system": "s"})
+    {'X-Request-Id': '42'}
+    """
+    headers = fields.pop("headers", None)
+    if headers is None:
+        return None
+    if not isinstance(headers, Mapping):
+        raise InvalidRequestError("headers", "must be a mapping of header names to values")
+    for name, value in headers.items():
+        check_header(name, value)
+    return dict(headers)

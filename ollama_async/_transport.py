@@ -281,12 +281,15 @@ class Transport:
         model: str = "",
         limit: int,
         timeouts: Timeouts | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> T:
         """One whole exchange: send ``body`` (encoded as JSON unless bytes or None), read the
         answer up to ``limit`` bytes and decode it as ``type`` (``None``: the body is read
         and dropped, and ``None`` returned)."""
         payload = body if body is None or isinstance(body, bytes) else _encode(body)
-        resp = await self.open(method, path, payload, model=model, timeouts=timeouts)
+        resp = await self.open(
+            method, path, payload, model=model, timeouts=timeouts, headers=headers
+        )
         result: Any = None
         try:
             data = await resp.read(limit)
@@ -328,9 +331,11 @@ class Transport:
         if not self._owns_session:
             req_headers.update(self._headers)
         if headers:
-            for name, value in headers.items():
+            for name, value in headers.items():  # names compared without case: one each
                 check_header(name, value)
-            req_headers.update(headers)
+                for same in [k for k in req_headers if k.lower() == name.lower()]:
+                    del req_headers[same]
+                req_headers[name] = value
         payload = body if body is not None else data
         extra: dict[str, Any] = {}
         if timeouts is not None:

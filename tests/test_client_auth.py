@@ -76,3 +76,36 @@ def test_a_bad_port_is_refused_without_echoing_the_url() -> None:
     with pytest.raises(InvalidRequestError) as info:
         Client(with_userinfo("http://127.0.0.1:99999"))
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["generate", "chat", "stream", "stream_tokens", "stream_bytes"])
+async def test_headers_per_call_win_over_the_clients(emu: Emulator, method: str) -> None:
+    async with Client(emu.url, headers={"X-Tenant": "default", "X-Keep": "1"}) as c:
+        call = getattr(c, method)
+        extra = {"headers": {"x-tenant": "acme", "X-Request-Id": "42"}}
+        if method == "chat":
+            result = call("tiny", [{"role": "user", "content": "hi"}], **extra)
+        else:
+            result = call("tiny", "hi", **extra)
+        if method.startswith("stream"):
+            async for _ in result:
+                pass
+        else:
+            await result
+        sent = emu.requests[-1].headers
+        assert [v for k, v in sent.items() if k.lower() == "x-tenant"] == ["acme"]
+        assert [v for k, v in sent.items() if k.lower() == "x-request-id"] == ["42"]
+        assert [v for k, v in sent.items() if k.lower() == "x-keep"] == ["1"]
+        await c.generate("tiny", "hi")  # the next call is back to the client's own headers
+        assert {k.lower(): v for k, v in emu.requests[-1].headers.items()}["x-tenant"] == "default"
+
+
+async def test_a_bad_header_per_call_is_refused_at_the_call(emu: Emulator) -> None:
+    async with Client(emu.url) as c:
+        before = len(emu.requests)
+        with pytest.raises(InvalidRequestError) as info:
+            c.stream("tiny", "hi", headers={"X-Bad": "a\r\nInjected: 1"})
+        assert "X-Bad" in info.value.field
+        with pytest.raises(InvalidRequestError):
+            await c.generate("tiny", "hi", headers=["not", "a", "mapping"])  # type: ignore[typeddict-item]
+        assert len(emu.requests) == before
