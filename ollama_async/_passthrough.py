@@ -20,6 +20,7 @@ from ._streams import BaseStream, Opener
 __all__ = ["ByteStream"]
 
 F = TypeVar("F")
+_TAIL_BYTES = 64 * 1024
 
 
 class _PassThrough:
@@ -34,7 +35,7 @@ class _PassThrough:
         self._decode = msgspec.json.Decoder(final_type).decode
         self._end = msgspec.json.Decoder(_End).decode
         self._carry = b""
-        self._kept: list[bytes] = []
+        self._kept: list[bytes] = []  # the last reads, about _TAIL_BYTES of them
         self._kept_size = 0
         self.limit = limit
         self.error: OllamaError | None = None
@@ -42,11 +43,17 @@ class _PassThrough:
         self.done = False
 
     def feed(self, data: bytes) -> list[bytes]:
+        # The end-of-body search sees the last ~64 KiB: holding up to max_line_bytes of reads
+        # (16 MiB) kept big reads alive and cost a third of the pass-through's throughput.
         kept = self._kept
-        kept.append(data)
-        self._kept_size += len(data)
-        while self._kept_size > self.limit and len(kept) > 1:
-            self._kept_size -= len(kept.pop(0))
+        if len(data) >= _TAIL_BYTES:
+            kept[:] = [data]
+            self._kept_size = len(data)
+        else:
+            kept.append(data)
+            self._kept_size += len(data)
+            while self._kept_size > _TAIL_BYTES and len(kept) > 1:
+                self._kept_size -= len(kept.pop(0))
         end = len(data)
         while end and data[end - 1] in b" \t\r\n":  # no copy of a 64 KiB read
             end -= 1

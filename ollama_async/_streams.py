@@ -17,6 +17,7 @@ for the end of the body, so the connection can be reused, then closes it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
@@ -73,15 +74,19 @@ class Reader(Generic[R]):
     final record never came (callers stop reading as soon as they see it).
     """
 
-    __slots__ = ("_blocks", "_decoder", "_ended", "_missing", "_read", "_url")
+    __slots__ = ("_blocks", "_buffered", "_decoder", "_ended", "_missing", "_read", "_split",
+                 "_url")  # fmt: skip
 
     def __init__(self, resp: Response, decoder: Decoder[R], missing: str) -> None:
+        self._buffered = resp.read_buffered
         self._read = resp.read_any
         self._decoder = decoder
         self._url = resp.url
         self._missing = missing
         self._blocks: Iterator[list[R]] | None = None
         self._ended = False
+        # Reads this big go through feed_blocks, for decoders that decode in pieces.
+        self._split = _SPLIT_AT if getattr(decoder, "decodes_in_pieces", False) else sys.maxsize
 
     async def next(self) -> list[R]:
         decoder = self._decoder
@@ -99,8 +104,8 @@ class Reader(Generic[R]):
                 raise IncompleteStreamError(
                     f"the stream from {self._url} ended without {self._missing}"
                 )
-            data = await self._read()
-            if len(data) >= _SPLIT_AT:
+            data = self._buffered() or await self._read()
+            if len(data) >= self._split:
                 self._blocks = decoder.feed_blocks(data)
                 continue
             if data:
@@ -205,16 +210,15 @@ class BaseStream(Generic[T, F]):
     async def _reader(self, decoder: Decoder[Any]) -> Reader[Any]:
         return Reader(await self._start(), decoder, self._missing_end)
 
-    async def _records(self, reader: Reader[Any]) -> tuple[list[Any], str | None]:
-        """The next read's generate/chat records, with a last ``{"error": …}`` record taken
-        off and returned apart (it is raised after the records before it are used)."""
-        items = await reader.next()
+    def _error_line(self, items: list[Any]) -> str | None:
+        """Per read of generate/chat records: compact the kept text now and then, and take
+        a last ``{"error": …}`` record off (it is raised after the records before it)."""
         if len(self._pieces) > _COMPACT_AT:
             self._compact()
-        error = items[-1].error
+        error: str | None = items[-1].error
         if error is not None:
             items.pop()
-        return items, error
+        return error
 
     async def _complete(self, final: Any) -> None:
         """The final record came: keep it, and give the body a moment to end."""
@@ -262,7 +266,8 @@ class ChunkStream(BaseStream[F, F]):
         try:
             reader = await self._reader(NDJSONDecoder(self._type, self._max_line_bytes))
             while True:
-                items, error = await self._records(reader)
+                items = await reader.next()
+                error = self._error_line(items)
                 for item in items:
                     keep(item.message.content if chat else item.response)
                     yield item
@@ -311,7 +316,8 @@ class TokenStream(BaseStream[str, F]):
             decoder: NDJSONDecoder[Any] = NDJSONDecoder(lean, self._max_line_bytes)
             reader = await self._reader(decoder)
             while True:
-                items, error = await self._records(reader)
+                items = await reader.next()
+                error = self._error_line(items)
                 for item in items:
                     part = item.message if chat else item
                     if part is not None:

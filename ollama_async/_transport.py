@@ -101,8 +101,9 @@ class Response:
     and writes the operation's audit record. ``finish`` is idempotent.
     """
 
-    __slots__ = ("_aborted", "_idle", "_resp", "_scope", "_started", "_transport", "finished",
-                 "model", "nbytes", "status", "url")  # fmt: skip
+    __slots__ = ("_aborted", "_idle", "_last", "_resp", "_started", "_stop", "_timer",
+                 "_transport", "_waiter", "finished", "model", "nbytes", "status",
+                 "url")  # fmt: skip
 
     def __init__(
         self,
@@ -116,7 +117,10 @@ class Response:
         self._resp = resp
         self._transport = transport
         self._idle = idle
-        self._scope: anyio.CancelScope | None = None
+        self._last = 0.0  # when the last bytes came (loop time), for the idle watchdog
+        self._timer: asyncio.TimerHandle | None = None
+        self._waiter: asyncio.Task[Any] | None = None  # the task waiting in _wait
+        self._stop: OllamaError | None = None  # why the watchdog or abort cancelled it
         self._aborted: OllamaError | None = None
         self._started = started
         self.url = url
@@ -144,19 +148,60 @@ class Response:
             if data or content.at_eof():
                 self.nbytes += len(data)
                 return data
-            with anyio.move_on_after(self._idle) as scope:
-                self._scope = scope
-                data = await content.readany()
-            self._scope = None
+            return await self._wait(content)
         except READ_ERRORS as exc:
             scrub_exception(exc, *self._transport.secrets)
             raise self._aborted or map_transport_error(exc, self.url, in_body=True) from exc
-        if scope.cancelled_caught:
-            if self._aborted is not None:
-                raise self._aborted
-            raise IdleTimeoutError(f"no data from {self.url} within {self._idle} s")
+
+    def read_buffered(self) -> bytes:
+        """The bytes that have arrived, without waiting (``b""`` when none have, or at the
+        end of the body: :meth:`read_any` tells the two apart). The streams' read loop calls
+        this first, so a read that needs no wait costs no coroutine."""
+        if self._aborted is not None:
+            raise self._aborted
+        try:
+            data = self._resp.content.read_nowait()
+        except READ_ERRORS as exc:
+            scrub_exception(exc, *self._transport.secrets)
+            raise map_transport_error(exc, self.url, in_body=True) from exc
         self.nbytes += len(data)
         return data
+
+    async def _wait(self, content: aiohttp.StreamReader) -> bytes:
+        """Wait for bytes under our own idle limit. One watchdog timer per response, re-armed
+        only when it fires, replaces a timer per read: a read costs a clock read, no more."""
+        loop = asyncio.get_running_loop()
+        task = self._waiter = asyncio.current_task()
+        self._last = loop.time()  # a wait starts when nothing is buffered: the idle clock too
+        if self._idle is not None and self._timer is None:
+            self._timer = loop.call_at(self._last + self._idle, self._watch)
+        try:
+            data = await content.readany()
+        except asyncio.CancelledError:
+            stop, self._stop = self._stop, None
+            if stop is None:
+                raise  # a cancellation of the caller's, not ours
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()  # Python 3.11+: ours is handled here, not by a task group
+            raise stop from None
+        finally:
+            self._waiter = None
+        self._last = loop.time()
+        self.nbytes += len(data)
+        return data
+
+    def _watch(self) -> None:
+        """The idle watchdog: cancel a read that has waited ``idle`` seconds for bytes."""
+        self._timer = None
+        waiter, idle = self._waiter, self._idle
+        if waiter is None or idle is None or self.finished:
+            return  # armed again by the next wait
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last >= idle:
+            self._stop = IdleTimeoutError(f"no data from {self.url} within {idle} s")
+            waiter.cancel()
+        else:
+            self._timer = loop.call_at(self._last + idle, self._watch)
 
     async def read(self, limit: int) -> bytes | bytearray:
         """The whole body; :class:`ResponseTooLargeError` past ``limit`` bytes."""
@@ -191,6 +236,9 @@ class Response:
             return
         self.finished = True
         self._transport._open.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         resp = self._resp
         if error is None and resp.content.at_eof() and not resp.content.exception():
             resp.release()
@@ -203,8 +251,9 @@ class Response:
     def abort(self, error: OllamaError) -> None:
         """Stop a read under way in another task: it raises ``error`` (used by ``aclose``)."""
         self._aborted = error
-        if self._scope is not None:
-            self._scope.cancel()
+        if self._waiter is not None:
+            self._stop = error
+            self._waiter.cancel()
         self._resp.close()
 
 

@@ -1,5 +1,6 @@
 """The test kit as a user meets it: a throwaway project in a temp dir, run by pytest in a
-subprocess, with the plugin found through the installed entry point.
+subprocess of the environment the package is installed in (the README's ``pip install -e``),
+with the package and its plugin found only as installed (no path of ours added).
 
 The project's app and tests are the files shown in ``docs/testing.md`` (``# file: NAME``
 blocks), so the page runs as written; a few cases the page only describes are added here.
@@ -97,7 +98,7 @@ def anyio_project(tmp_path: Path) -> Path:
 def start_pytest(project: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLAMA_", "PYTEST_"))}
     env["OLLAMA_HOST"] = "http://before.invalid:1"
-    env["PYTHONPATH"] = str(ROOT)  # this tree, whatever copy the venv installed
+    env.pop("PYTHONPATH", None)  # the package and its plugin as installed, as a user has them
     # hypothesis is a plugin of our dev venv, not of the user's: 4 s of imports on a busy box.
     command = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]
     return subprocess.Popen(
