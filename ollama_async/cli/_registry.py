@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -156,7 +157,7 @@ def port_number(text: str) -> int:
     return int(_checked(text, int, lambda v: 0 <= v <= 65535, "a port from 0 to 65535"))
 
 
-def server_url(host: str | None) -> str:
+def server_url(host: str | None, source: str = "") -> str:
     """The base URL for ``--host`` (``None``: ``OLLAMA_HOST``, else the default), checked
     before anything is sent: an http(s) URL with a host and a valid port.
 
@@ -166,11 +167,13 @@ def server_url(host: str | None) -> str:
     Traceback (most recent call last):
     ollama_async.InvalidRequestError: --host: 'ftp://example.com' is not an http(s) URL
     """
-    source = "--host" if host else "OLLAMA_HOST"
+    source = source or ("--host" if host else "OLLAMA_HOST")
     try:
         url = resolve_host(host)
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(source, str(exc).removeprefix(f"{exc.field}: ")) from None
     except ValueError as exc:
         raise InvalidRequestError(source, str(exc)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -262,5 +265,8 @@ def client_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_config().client_kwargs()
     if args.timeout:
         settings["timeouts"] = replace(settings["timeouts"], idle=args.timeout)
-    settings["host"] = server_url(args.host or settings["host"])
+    if args.host or os.environ.get("OLLAMA_HOST"):
+        settings["host"] = server_url(args.host)  # named --host or OLLAMA_HOST in errors
+    else:
+        settings["host"] = server_url(settings["host"], source="the config file's server.host")
     return settings
