@@ -61,7 +61,8 @@ class _PassThrough:
         line = data[start:end] if start else self._carry + data[:end]
         cut = data.rfind(b"\n") + 1
         self._carry = data[cut:] if cut else (self._carry + data)[-self.limit :]
-        if line and (b'"done"' in line or b'"error"' in line):
+        # Every record has a "done" key: only a line that may be the end is decoded.
+        if b'"done":true' in line or b'"done": true' in line or b'"error"' in line:
             try:
                 record = self._end(line)
             except DECODE_ERRORS:
