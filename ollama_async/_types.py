@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-ThinkLevel = Literal["low", "medium", "high"]
+ThinkLevel = Literal["low", "medium", "high", "max"]
 KeepAlive = str | int | float
 
 _NS = 1e9
@@ -68,8 +68,10 @@ class Tool(msgspec.Struct, kw_only=True):
 class Message(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """A chat message.
 
+    ``tool_name`` (and ``tool_call_id`` when the model gave one) mark a tool's result.
+
     >>> Message(role="user", content="Why is the sky blue?")
-    Message(role='user', content='Why is the sky blue?', thinking=None, images=None, tool_calls=None, tool_name=None)
+    Message(role='user', content='Why is the sky blue?', thinking=None, images=None, tool_calls=None, tool_name=None, tool_call_id=None)
     """  # noqa: E501
 
     role: str
@@ -78,6 +80,7 @@ class Message(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     images: list[str] | None = None
     tool_calls: list[ToolCall] | None = None
     tool_name: str | None = None
+    tool_call_id: str | None = None
 
 
 class TokenLogprob(msgspec.Struct, kw_only=True, gc=False):

@@ -316,3 +316,27 @@ def test_none_means_unset_for_every_field() -> None:
     assert r == build_request("m", "hi", None, {}, stream=True)
     chat = build_request("m", None, [], {"tools": None, "format": None}, stream=False)
     assert chat.tools is None and chat.format is None
+
+
+async def test_tool_results_with_a_call_id_and_think_max_are_sent(emu: Emulator) -> None:
+    """The wire's ``tool_call_id`` on a tool result and ``think="max"`` (ollama-api.md) go
+    out as given, from a mapping and from a ``Message``."""
+    request = build_request(
+        "qwen3",
+        None,
+        [
+            {"role": "tool", "content": "21", "tool_name": "add", "tool_call_id": "call_1"},
+            Message(role="tool", content="4", tool_name="mul", tool_call_id="call_2"),
+        ],
+        {"think": "max"},
+        stream=False,
+    )
+    assert [m.tool_call_id for m in request.messages] == ["call_1", "call_2"]
+    async with Client(emu.url) as c:
+        await c.chat("qwen3", request.messages, think="max")
+    sent = emu.requests[-1].json
+    assert sent["think"] == "max"
+    assert [m["tool_call_id"] for m in sent["messages"]] == ["call_1", "call_2"]
+    with pytest.raises(InvalidRequestError) as info:
+        build_request("qwen3", "hi", None, {"think": "maximum"}, stream=False)
+    assert info.value.field == "think"
