@@ -14,6 +14,7 @@ from ._config import RetryPolicy, Timeouts, parse_host, resolve_host
 from ._credentials import authorization, split_credentials
 from ._embeddings import EmbeddingsAPI
 from ._errors import InvalidRequestError, StreamError
+from ._headers import set_header
 from ._models import ModelAPI
 from ._ndjson import DEFAULT_MAX_LINE_BYTES
 from ._openai import OpenAIClient
@@ -48,9 +49,7 @@ def _merge_headers(headers: Mapping[str, str] | None) -> tuple[dict[str, str], s
         if name.lower() == "authorization":
             explicit = value
             continue
-        for existing in [k for k in merged if k.lower() == name.lower()]:
-            del merged[existing]
-        merged[name] = value
+        set_header(merged, name, value)
     return merged, explicit
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._errors import InvalidRequestError
 
-__all__ = ["check_header"]
+__all__ = ["check_header", "set_header"]
 
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -25,3 +25,17 @@ def check_header(name: str, value: str) -> None:
         raise InvalidRequestError(
             f"headers[{name!r}]", "the name must be an HTTP token (no space, colon or control)"
         )
+
+
+def set_header(headers: dict[str, str], name: str, value: str) -> None:
+    """Set ``name`` in ``headers``, dropping a header of the same name in another case:
+    names are case-insensitive, and one header per name goes out.
+
+    >>> h = {"Content-Type": "a"}
+    >>> set_header(h, "content-type", "b")
+    >>> h
+    {'content-type': 'b'}
+    """
+    for same in [k for k in headers if k.lower() == name.lower()]:
+        del headers[same]
+    headers[name] = value

@@ -9,7 +9,6 @@ So no layer above sees aiohttp, and no operation can forget its audit record.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl as _ssl
 import time
@@ -19,7 +18,6 @@ from typing import Any, TypeVar
 import aiohttp
 import anyio
 import msgspec
-from aiohttp.http_exceptions import HttpProcessingError
 
 from .. import audit
 from .._config import RetryPolicy, Timeouts, parse_retry_after
@@ -33,7 +31,7 @@ from .._errors import (
     decode_error,
     error_for_status,
 )
-from .._headers import check_header
+from .._headers import check_header, set_header
 from ._mapping import READ_ERRORS, client_timeout, map_transport_error
 from ._response import Response
 
@@ -174,11 +172,9 @@ class Transport:
         if not self._owns_session:
             req_headers.update(self._headers)
         if headers:
-            for name, value in headers.items():  # names compared without case: one each
+            for name, value in headers.items():
                 check_header(name, value)
-                for same in [k for k in req_headers if k.lower() == name.lower()]:
-                    del req_headers[same]
-                req_headers[name] = value
+                set_header(req_headers, name, value)
         payload = body if body is not None else data
         extra: dict[str, Any] = {}
         if timeouts is not None:
@@ -192,7 +188,7 @@ class Transport:
                 resp = await session.request(
                     method, url, data=payload, headers=req_headers, **extra
                 )
-            except (aiohttp.ClientError, HttpProcessingError, asyncio.TimeoutError) as exc:
+            except READ_ERRORS as exc:
                 err = map_transport_error(scrub_exception(exc, *self.secrets), url)
                 retryable = isinstance(
                     err, ServerUnreachableError | ConnectTimeoutError | ConnectionLostError

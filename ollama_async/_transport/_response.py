@@ -72,15 +72,14 @@ class Response:
         The idle limit is ours, not only the socket's: a wait longer than ``Timeouts.idle``
         raises :class:`IdleTimeoutError` even when aiohttp's parser stopped its own timer.
         """
-        if self._aborted is not None:
-            raise self._aborted
+        data = self.read_buffered()  # what is buffered already: no timer, no wait
         content = self._resp.content
+        if data or content.at_eof():
+            return data
         try:
-            data = content.read_nowait()  # what is buffered already: no timer, no wait
-            if data or content.at_eof():
-                self.nbytes += len(data)
-                return data
             return await self._wait(content)
+        except OllamaError:
+            raise  # the idle limit, or abort(): already ours
         except READ_ERRORS as exc:
             scrub_exception(exc, *self._transport.secrets)
             raise self._aborted or map_transport_error(exc, self.url, in_body=True) from exc
