@@ -18,6 +18,8 @@ import pytest
 from ollama_async import Client, RetryPolicy, Timeouts
 from ollama_async.testing import Emulator
 
+from .faultserver import FaultServer
+
 
 def gen_line(i: int, text: str, model: str = "tiny") -> bytes:
     return (
@@ -131,3 +133,12 @@ async def client(emu: Emulator) -> AsyncIterator[Client]:
         await asyncio.sleep(0)  # let closed generators finalise
         assert acquired(c) == 0, "a connection was left acquired"
     gc.collect()
+
+
+@pytest.fixture
+async def fs() -> AsyncIterator[FaultServer]:
+    """A started raw-socket server whose bytes each test scripts (``fs.script``)."""
+    s = FaultServer()
+    await s.start()
+    yield s
+    await s.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -84,14 +84,6 @@ def script(
             conn.end()
 
     return run
-
-
-@pytest.fixture
-async def fs() -> AsyncIterator[FaultServer]:
-    s = FaultServer()
-    await s.start()
-    yield s
-    await s.close()
 
 
 def client_of(fs: FaultServer, idle: float = 30) -> Client:

@@ -41,14 +41,6 @@ FAST = RetryPolicy(retries=0)
 
 
 @pytest.fixture
-async def fs() -> AsyncIterator[FaultServer]:
-    s = FaultServer()
-    await s.start()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
 async def client(fs: FaultServer) -> AsyncIterator[Client]:
     async with Client(fs.url, retry=FAST, timeouts=Timeouts(connect=2, idle=0.5)) as c:
         yield c

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +102,6 @@ def test_deep_nesting_never_escapes_as_a_recursion_error(depth: int, kind: str) 
         assert exc.partial_text == "Hi"
     else:  # only a decoder that skips the arguments may get past the line
         assert kind != "stream", "the typed chunk holds the arguments: it must refuse"
-
-
-@pytest.fixture
-async def fs() -> AsyncIterator[FaultServer]:
-    s = FaultServer()
-    await s.start()
-    yield s
-    await s.close()
 
 
 async def test_deep_nesting_in_whole_answers_and_error_bodies(fs: FaultServer) -> None:
