@@ -94,7 +94,6 @@ class NDJSONDecoder(_Segmenter, Generic[T]):
 
     __slots__ = ("_decode", "_decode_lines", "error", "last_head", "last_segment")
     done = False  # the final record is a record: the stream sees it
-    decodes_in_pieces = True  # big reads: feed_blocks keeps the records of a piece in cache
 
     def __init__(self, type: type[T], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)

@@ -7,7 +7,7 @@ non-streaming calls.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 from urllib.parse import quote
 
@@ -68,9 +68,6 @@ class _RawEvents:
     def feed(self, data: bytes) -> list[bytes]:
         self.events = self.sse.feed(data)
         return [data]
-
-    def feed_blocks(self, data: bytes) -> Iterator[list[bytes]]:
-        yield self.feed(data)
 
     def flush(self) -> list[bytes]:
         self.events = self.sse.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 import msgspec
@@ -72,9 +72,6 @@ class _PassThrough:
             elif record.error is not None:
                 self.scan()  # a final line before the error line still wins
         return [data]
-
-    def feed_blocks(self, data: bytes) -> Iterator[list[bytes]]:
-        yield self.feed(data)
 
     def flush(self) -> list[bytes]:
         """End of body: search the kept tail of the body for the final line."""

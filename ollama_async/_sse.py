@@ -6,7 +6,6 @@ Ollama's ``/v1`` streams are ``data: {json}`` lines separated by blank lines and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 import msgspec
@@ -59,10 +58,6 @@ class SSEDecoder(_Segmenter, Generic[T]):
             self.error = exc
             return []
         return self._events(segment) if segment else []
-
-    def feed_blocks(self, data: bytes) -> Iterator[list[T]]:
-        """``feed`` for a big read (events are few and small: no pieces)."""
-        yield self.feed(data)
 
     def flush(self) -> list[T]:
         """End of stream: decode a last event that had no newline."""

@@ -62,8 +62,10 @@ class Decoder(Protocol[R]):
     @property
     def done(self) -> bool: ...  # the final record came in a way records alone do not show
     def feed(self, data: bytes) -> list[R]: ...
-    def feed_blocks(self, data: bytes) -> Iterator[list[R]]: ...
     def flush(self) -> list[R]: ...
+
+    # A decoder may also have feed_blocks(data) -> Iterator[list[R]]: big reads then go
+    # there, to be decoded a piece at a time (NDJSONDecoder does).
 
 
 class Reader(Generic[R]):
@@ -74,8 +76,8 @@ class Reader(Generic[R]):
     final record never came (callers stop reading as soon as they see it).
     """
 
-    __slots__ = ("_blocks", "_buffered", "_decoder", "_ended", "_missing", "_read", "_split",
-                 "_url")  # fmt: skip
+    __slots__ = ("_blocks", "_buffered", "_decoder", "_ended", "_feed_blocks", "_missing",
+                 "_read", "_split", "_url")  # fmt: skip
 
     def __init__(self, resp: Response, decoder: Decoder[R], missing: str) -> None:
         self._buffered = resp.read_buffered
@@ -85,8 +87,10 @@ class Reader(Generic[R]):
         self._missing = missing
         self._blocks: Iterator[list[R]] | None = None
         self._ended = False
-        # Reads this big go through feed_blocks, for decoders that decode in pieces.
-        self._split = _SPLIT_AT if getattr(decoder, "decodes_in_pieces", False) else sys.maxsize
+        self._feed_blocks: Callable[[bytes], Iterator[list[R]]] | None = getattr(
+            decoder, "feed_blocks", None
+        )
+        self._split = _SPLIT_AT if self._feed_blocks is not None else sys.maxsize
 
     async def next(self) -> list[R]:
         decoder = self._decoder
@@ -106,7 +110,8 @@ class Reader(Generic[R]):
                 )
             data = self._buffered() or await self._read()
             if len(data) >= self._split:
-                self._blocks = decoder.feed_blocks(data)
+                assert self._feed_blocks is not None
+                self._blocks = self._feed_blocks(data)
                 continue
             if data:
                 items = decoder.feed(data)
